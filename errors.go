@@ -1,0 +1,58 @@
+package bus
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+)
+
+var (
+	// ErrTopicNotFound is returned, wrapped, by Emit when the topic is not
+	// registered. The wrapping error reads "bus: topic(NAME) not found".
+	ErrTopicNotFound = errors.New("bus: topic not found")
+
+	// ErrInvalidTopic is returned, wrapped, by RegisterTopics for an empty
+	// topic name or one that contains whitespace, control characters or
+	// invalid UTF-8.
+	ErrInvalidTopic = errors.New("bus: invalid topic")
+
+	// ErrInvalidHandler is returned, wrapped, by RegisterHandler for an empty
+	// key, a nil *Handler, a nil Handle func or a matcher that is not a valid
+	// regular expression.
+	ErrInvalidHandler = errors.New("bus: invalid handler")
+)
+
+// topicNotFoundError keeps the message of mustafaturan/bus, which callers may
+// match on, while letting errors.Is find ErrTopicNotFound.
+type topicNotFoundError struct{ topic string }
+
+func (e *topicNotFoundError) Error() string { return "bus: topic(" + e.topic + ") not found" }
+func (e *topicNotFoundError) Unwrap() error { return ErrTopicNotFound }
+
+// PanicError reports a handler that panicked. The bus recovers the panic so
+// that the remaining handlers still run and the emitter is not brought down;
+// Emit returns the PanicError instead.
+type PanicError struct {
+	// Key is the key the panicking handler was registered under.
+	Key string
+	// Value is the value passed to panic.
+	Value any
+	// Stack is the goroutine's stack trace at the moment of the panic.
+	Stack []byte
+}
+
+func newPanicError(key string, v any) *PanicError {
+	return &PanicError{Key: key, Value: v, Stack: debug.Stack()}
+}
+
+// Error returns "bus: handler KEY panicked: VALUE".
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("bus: handler %q panicked: %v", e.Key, e.Value)
+}
+
+// Unwrap returns the panic value if it is an error, so that errors.Is and
+// errors.As see through the panic; otherwise it returns nil.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}

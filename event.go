@@ -1,0 +1,102 @@
+package bus
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
+
+// Event is what Emit creates and hands to each matching handler. All handlers
+// of one Emit receive the same *Event, and Emit returns it, so handlers must
+// treat it as read-only.
+type Event struct {
+	ID         string // unique identifier, from the bus's IDGenerator
+	TxID       string // transaction identifier, shared by the events of one flow
+	Topic      string // topic the event was emitted on
+	Source     string // optional origin of the event, such as a service or node name
+	Data       any    // payload, as given to Emit
+	OccurredAt int64  // creation time in Unix nanoseconds
+
+	ctx   context.Context // the context given to Emit
+	ownTx bool            // ctx does not carry TxID; Context must add it
+}
+
+type ctxKey string
+
+// CtxKeyTxID is the context key under which a caller passes a transaction ID
+// (a non-empty string) to Emit. Events emitted with such a context join that
+// transaction instead of starting their own.
+const CtxKeyTxID = ctxKey("bus.txID")
+
+// Context returns the context of the Emit call that created e, carrying e's
+// TxID under [CtxKeyTxID]: it is the context given to Emit if that already
+// carried the TxID, and a context derived from it otherwise. A handler that
+// emits with e.Context() thus keeps the event's transaction.
+func (e *Event) Context() context.Context {
+	if e.ctx == nil {
+		return context.Background()
+	}
+	if e.ownTx {
+		return (*txContext)(e)
+	}
+	return e.ctx
+}
+
+// txContext is the context an Event derives from its Emit context to carry
+// its TxID. It is the Event itself under another type, so that deriving it
+// costs no allocation on the Emit path.
+type txContext Event
+
+func (c *txContext) Deadline() (time.Time, bool) { return c.ctx.Deadline() }
+func (c *txContext) Done() <-chan struct{}       { return c.ctx.Done() }
+func (c *txContext) Err() error                  { return c.ctx.Err() }
+
+func (c *txContext) Value(key any) any {
+	if key == CtxKeyTxID {
+		return c.TxID
+	}
+	return c.ctx.Value(key)
+}
+
+func (c *txContext) String() string {
+	return "bus.txContext(" + c.TxID + ")"
+}
+
+// txIDFrom returns the transaction ID carried by ctx, or "".
+func txIDFrom(ctx context.Context) string {
+	// An event's own context answers directly: asking it through Value would
+	// box the string and cost an allocation per nested Emit.
+	if c, ok := ctx.(*txContext); ok {
+		return c.TxID
+	}
+	id, _ := ctx.Value(CtxKeyTxID).(string)
+	return id
+}
+
+// The clock: timestamps follow the wall clock but never go back. Each one is
+// the monotonic time elapsed since clockBase plus clockOffset, the wall time
+// of clockBase. When the wall clock is found ahead (it was stepped forward),
+// clockOffset is raised to follow it; when it is stepped back, it is not
+// lowered, so no goroutine ever sees its timestamps decrease.
+var (
+	clockBase   = time.Now()
+	clockOffset atomic.Int64
+)
+
+func init() { clockOffset.Store(clockBase.UnixNano()) }
+
+// now returns the current time in Unix nanoseconds, reading the clock once.
+func now() int64 {
+	t := time.Now()
+	elapsed := int64(t.Sub(clockBase)) // monotonic: immune to clock steps
+	wall := t.UnixNano()
+	for {
+		off := clockOffset.Load()
+		if ts := off + elapsed; ts >= wall {
+			return ts
+		}
+		if clockOffset.CompareAndSwap(off, wall-elapsed) {
+			return wall
+		}
+	}
+}

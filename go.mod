@@ -1,0 +1,3 @@
+module github.com/gobus/bus
+
+go 1.24

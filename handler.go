@@ -1,0 +1,160 @@
+package bus
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+)
+
+// Handler receives the events of every topic its Matcher matches.
+//
+// The bus reads Handle and Matcher once, when the handler is registered;
+// changing them afterwards has no effect until it is registered again.
+type Handler struct {
+	// Handle is called with each matching event. It runs on the emitting
+	// goroutine and may itself call any method of the bus.
+	Handle func(e *Event)
+	// Matcher is a regular expression in the syntax of package regexp. A
+	// topic matches if the expression matches any part of its name, as with
+	// regexp.MatchString: "order" matches "order.created" and "reorder";
+	// "^order\." matches only names starting with "order.". ".*" and ""
+	// match every topic.
+	Matcher string
+}
+
+// registration is one handler as registered under a key.
+type registration struct {
+	key     string
+	handler *Handler
+	handle  func(*Event)
+	matcher *regexp.Regexp
+	seq     uint64 // position in delivery order: smaller runs first
+}
+
+// subscriber is one entry of a topic's delivery list. It holds the func
+// itself so that Emit calls it without first dereferencing the registration.
+type subscriber struct {
+	handle func(*Event)
+	reg    *registration
+}
+
+// RegisterHandler registers h under key, subscribing it to every registered
+// topic its matcher matches, now or later.
+//
+// Registering a key again replaces its handler, which keeps the key's place
+// in the delivery order: an event is never delivered to both. On error,
+// nothing is registered and an existing registration under key is left as it
+// was; the error wraps [ErrInvalidHandler].
+func (b *Bus) RegisterHandler(key string, h *Handler) error {
+	if key == "" {
+		return fmt.Errorf("%w: empty key", ErrInvalidHandler)
+	}
+	if h == nil {
+		return fmt.Errorf("%w %q: nil *Handler", ErrInvalidHandler, key)
+	}
+	if h.Handle == nil {
+		return fmt.Errorf("%w %q: nil Handle func", ErrInvalidHandler, key)
+	}
+	re, err := regexp.Compile(h.Matcher)
+	if err != nil {
+		return fmt.Errorf("%w %q: matcher: %w", ErrInvalidHandler, key, err)
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.handlers == nil {
+		b.handlers = make(map[string]*registration)
+	}
+	old := b.handlers[key]
+	r := &registration{key: key, handler: h, handle: h.Handle, matcher: re}
+	if old != nil {
+		r.seq = old.seq
+	} else {
+		b.lastSeq++
+		r.seq = b.lastSeq
+	}
+	b.handlers[key] = r
+	b.topics.Range(func(_, v any) bool {
+		t := v.(*topicEntry)
+		add := r
+		if !re.MatchString(t.name) {
+			add = nil
+		}
+		t.replace(old, add)
+		return true
+	})
+	return nil
+}
+
+// DeregisterHandler removes the handler registered under key from every
+// topic. Emits already delivering may still call it; later ones do not.
+// Deregistering an unknown key does nothing.
+func (b *Bus) DeregisterHandler(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	old := b.handlers[key]
+	if old == nil {
+		return
+	}
+	delete(b.handlers, key)
+	b.topics.Range(func(_, v any) bool {
+		v.(*topicEntry).replace(old, nil)
+		return true
+	})
+}
+
+// HandlerKeys returns the keys of the registered handlers in delivery order.
+func (b *Bus) HandlerKeys() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	regs := b.sortedRegistrations(func(*registration) bool { return true })
+	keys := make([]string, len(regs))
+	for i, r := range regs {
+		keys[i] = r.key
+	}
+	return keys
+}
+
+// HandlerTopicSubscriptions returns, in sorted order, the registered topics
+// whose events the handler registered under key receives. It returns an empty
+// slice for an unknown key.
+func (b *Bus) HandlerTopicSubscriptions(key string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := b.handlers[key]
+	if r == nil {
+		return []string{}
+	}
+	topics := []string{}
+	b.topics.Range(func(name, _ any) bool {
+		if r.matcher.MatchString(name.(string)) {
+			topics = append(topics, name.(string))
+		}
+		return true
+	})
+	slices.Sort(topics)
+	return topics
+}
+
+// sortedRegistrations returns the registrations that keep reports true, in
+// delivery order. b.mu must be held.
+func (b *Bus) sortedRegistrations(keep func(*registration) bool) []*registration {
+	var regs []*registration
+	for _, r := range b.handlers {
+		if keep(r) {
+			regs = append(regs, r)
+		}
+	}
+	slices.SortFunc(regs, func(x, y *registration) int { return cmpSeq(x.seq, y.seq) })
+	return regs
+}
+
+func cmpSeq(x, y uint64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,124 @@
+package bus
+
+import (
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"unicode"
+	"unicode/utf8"
+)
+
+// topicEntry is a registered topic with the list of subscribers Emit
+// delivers to. The list is never modified once published: writers build a
+// new one and swap it in, so Emit reads it without a lock.
+type topicEntry struct {
+	name string
+	subs atomic.Pointer[[]subscriber]
+}
+
+// replace publishes a new subscriber list without old and with add inserted
+// at its place in delivery order. Either may be nil. b.mu must be held.
+func (t *topicEntry) replace(old, add *registration) {
+	cur := *t.subs.Load()
+	subscribed := old != nil && slices.ContainsFunc(cur, func(s subscriber) bool { return s.reg == old })
+	if !subscribed && add == nil {
+		return // nothing changes: keep the published list
+	}
+	next := make([]subscriber, 0, len(cur)+1)
+	for _, s := range cur {
+		if s.reg != old {
+			next = append(next, s)
+		}
+	}
+	if add != nil {
+		at, _ := slices.BinarySearchFunc(next, add.seq, func(s subscriber, seq uint64) int {
+			return cmpSeq(s.reg.seq, seq)
+		})
+		next = slices.Insert(next, at, subscriber{handle: add.handle, reg: add})
+	}
+	t.subs.Store(&next)
+}
+
+// RegisterTopics registers the named topics, subscribing to each the
+// registered handlers whose matchers match it. Registering a topic that is
+// already registered does nothing.
+//
+// All names are checked first: if any is invalid, none is registered and
+// the error, which wraps [ErrInvalidTopic], names it.
+func (b *Bus) RegisterTopics(topics ...string) error {
+	for _, name := range topics {
+		if err := validateTopic(name); err != nil {
+			return err
+		}
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, name := range topics {
+		if _, ok := b.topics.Load(name); ok {
+			continue
+		}
+		t := &topicEntry{name: name}
+		regs := b.sortedRegistrations(func(r *registration) bool { return r.matcher.MatchString(name) })
+		subs := make([]subscriber, len(regs))
+		for i, r := range regs {
+			subs[i] = subscriber{handle: r.handle, reg: r}
+		}
+		t.subs.Store(&subs)
+		b.topics.Store(name, t)
+	}
+	return nil
+}
+
+func validateTopic(name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty name", ErrInvalidTopic)
+	}
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("%w %q: invalid UTF-8", ErrInvalidTopic, name)
+	}
+	for _, r := range name {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return fmt.Errorf("%w %q: contains whitespace or control character %U", ErrInvalidTopic, name, r)
+		}
+	}
+	return nil
+}
+
+// DeregisterTopics removes the named topics; emitting on them fails from
+// then on with [ErrTopicNotFound]. Emits already delivering on them finish.
+// Unknown names are ignored.
+func (b *Bus) DeregisterTopics(topics ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, name := range topics {
+		b.topics.Delete(name)
+	}
+}
+
+// Topics returns the names of the registered topics in sorted order.
+func (b *Bus) Topics() []string {
+	names := []string{}
+	b.topics.Range(func(name, _ any) bool {
+		names = append(names, name.(string))
+		return true
+	})
+	slices.Sort(names)
+	return names
+}
+
+// TopicHandlers returns the handlers subscribed to topic, in delivery order:
+// the *Handler values they were registered with. It returns an empty slice
+// for an unknown topic.
+func (b *Bus) TopicHandlers(topic string) []*Handler {
+	v, ok := b.topics.Load(topic)
+	if !ok {
+		return []*Handler{}
+	}
+	subs := *v.(*topicEntry).subs.Load()
+	hs := make([]*Handler, len(subs))
+	for i, s := range subs {
+		hs[i] = s.reg.handler
+	}
+	return hs
+}
