@@ -73,29 +73,41 @@ func txIDFrom(ctx context.Context) string {
 	return id
 }
 
-// The clock: timestamps follow the wall clock but never go back. Each one is
-// the monotonic time elapsed since clockBase plus clockOffset, the wall time
-// of clockBase. When the wall clock is found ahead (it was stepped forward),
-// clockOffset is raised to follow it; when it is stepped back, it is not
-// lowered, so no goroutine ever sees its timestamps decrease.
-var (
-	clockBase   = time.Now()
-	clockOffset atomic.Int64
-)
+// clock turns wall-clock readings into timestamps that follow the wall clock
+// but never go back. A timestamp is the monotonic time elapsed since base
+// plus offset, the wall time at base. When the wall clock is found ahead (it
+// was stepped forward), offset is raised to follow it; when it is stepped
+// back, offset stays, so no goroutine ever sees its timestamps decrease.
+type clock struct {
+	base   time.Time // carries a monotonic reading
+	offset atomic.Int64
+}
 
-func init() { clockOffset.Store(clockBase.UnixNano()) }
+func newClock() *clock {
+	c := &clock{base: time.Now()}
+	c.offset.Store(c.base.UnixNano())
+	return c
+}
+
+// systemClock is shared by all buses, so timestamps never go back across
+// buses either.
+var systemClock = newClock()
 
 // now returns the current time in Unix nanoseconds, reading the clock once.
 func now() int64 {
 	t := time.Now()
-	elapsed := int64(t.Sub(clockBase)) // monotonic: immune to clock steps
-	wall := t.UnixNano()
+	return systemClock.at(t.UnixNano(), int64(t.Sub(systemClock.base)))
+}
+
+// at returns the timestamp for a reading of wall, the wall clock in Unix
+// nanoseconds, taken elapsed monotonic nanoseconds after c.base.
+func (c *clock) at(wall, elapsed int64) int64 {
 	for {
-		off := clockOffset.Load()
+		off := c.offset.Load()
 		if ts := off + elapsed; ts >= wall {
 			return ts
 		}
-		if clockOffset.CompareAndSwap(off, wall-elapsed) {
+		if c.offset.CompareAndSwap(off, wall-elapsed) {
 			return wall
 		}
 	}
