@@ -28,14 +28,17 @@ func (n Next) Generate() string { return n() }
 type Bus struct {
 	idgen IDGenerator
 
-	// topics maps a topic name to its *topic. Emit reads it without a lock;
-	// sync.Map adds an entry without copying the others, so registering a
-	// topic costs the same with ten or ten thousand topics.
+	// topics maps a topic name to its *topicEntry for Emit, which reads it
+	// without a lock. sync.Map adds an entry without copying the others, so
+	// registering a topic costs the same with ten or ten thousand topics.
 	topics sync.Map
 
-	mu       sync.Mutex // used only by writers and queries, never held while user code runs
-	handlers map[string]*registration
-	lastSeq  uint64 // sequence number of the newest registration
+	mu sync.Mutex // guards the fields below; never held while user code runs
+	// topicList holds the same entries as topics, for writers: ranging over a
+	// plain map is several times faster than over a sync.Map.
+	topicList map[string]*topicEntry
+	handlers  map[string]*registration
+	lastSeq   uint64 // sequence number of the newest registration
 }
 
 var errNilGenerator = errors.New("bus: Next() id generator func can't be nil")
@@ -48,7 +51,7 @@ func NewBus(g IDGenerator) (*Bus, error) {
 	if n, ok := g.(Next); ok && n == nil {
 		return nil, errNilGenerator
 	}
-	return &Bus{idgen: g, handlers: make(map[string]*registration)}, nil
+	return &Bus{idgen: g}, nil
 }
 
 // Emit creates an event on topic carrying data and calls every handler whose

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // Handler receives the events of every topic its Matcher matches.
@@ -28,7 +29,19 @@ type registration struct {
 	handler *Handler
 	handle  func(*Event)
 	matcher *regexp.Regexp
+	prefix  string // literal every match starts with, if any
 	seq     uint64 // position in delivery order: smaller runs first
+}
+
+// matches reports whether the handler subscribes to the named topic. Topics
+// that do not contain the matcher's literal prefix cannot match, and are
+// rejected without running the regular expression: most topics, for most
+// matchers, so registering stays cheap with thousands of topics.
+func (r *registration) matches(topic string) bool {
+	if r.prefix != "" && !strings.Contains(topic, r.prefix) {
+		return false
+	}
+	return r.matcher.MatchString(topic)
 }
 
 // subscriber is one entry of a topic's delivery list. It holds the func
@@ -60,13 +73,15 @@ func (b *Bus) RegisterHandler(key string, h *Handler) error {
 		return fmt.Errorf("%w %q: matcher: %w", ErrInvalidHandler, key, err)
 	}
 
+	r := &registration{key: key, handler: h, handle: h.Handle, matcher: re}
+	r.prefix, _ = re.LiteralPrefix()
+
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.handlers == nil {
 		b.handlers = make(map[string]*registration)
 	}
 	old := b.handlers[key]
-	r := &registration{key: key, handler: h, handle: h.Handle, matcher: re}
 	if old != nil {
 		r.seq = old.seq
 	} else {
@@ -74,15 +89,13 @@ func (b *Bus) RegisterHandler(key string, h *Handler) error {
 		r.seq = b.lastSeq
 	}
 	b.handlers[key] = r
-	b.topics.Range(func(_, v any) bool {
-		t := v.(*topicEntry)
-		add := r
-		if !re.MatchString(t.name) {
-			add = nil
+	for name, t := range b.topicList {
+		if r.matches(name) {
+			t.replace(old, r)
+		} else {
+			t.replace(old, nil)
 		}
-		t.replace(old, add)
-		return true
-	})
+	}
 	return nil
 }
 
@@ -97,10 +110,9 @@ func (b *Bus) DeregisterHandler(key string) {
 		return
 	}
 	delete(b.handlers, key)
-	b.topics.Range(func(_, v any) bool {
-		v.(*topicEntry).replace(old, nil)
-		return true
-	})
+	for _, t := range b.topicList {
+		t.replace(old, nil)
+	}
 }
 
 // HandlerKeys returns the keys of the registered handlers in delivery order.
@@ -126,12 +138,11 @@ func (b *Bus) HandlerTopicSubscriptions(key string) []string {
 		return []string{}
 	}
 	topics := []string{}
-	b.topics.Range(func(name, _ any) bool {
-		if r.matcher.MatchString(name.(string)) {
-			topics = append(topics, name.(string))
+	for name := range b.topicList {
+		if r.matches(name) {
+			topics = append(topics, name)
 		}
-		return true
-	})
+	}
 	slices.Sort(topics)
 	return topics
 }

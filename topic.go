@@ -12,7 +12,6 @@ import (
 // delivers to. The list is never modified once published: writers build a
 // new one and swap it in, so Emit reads it without a lock.
 type topicEntry struct {
-	name string
 	subs atomic.Pointer[[]subscriber]
 }
 
@@ -54,17 +53,21 @@ func (b *Bus) RegisterTopics(topics ...string) error {
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.topicList == nil {
+		b.topicList = make(map[string]*topicEntry)
+	}
 	for _, name := range topics {
-		if _, ok := b.topics.Load(name); ok {
+		if _, ok := b.topicList[name]; ok {
 			continue
 		}
-		t := &topicEntry{name: name}
-		regs := b.sortedRegistrations(func(r *registration) bool { return r.matcher.MatchString(name) })
+		t := &topicEntry{}
+		regs := b.sortedRegistrations(func(r *registration) bool { return r.matches(name) })
 		subs := make([]subscriber, len(regs))
 		for i, r := range regs {
 			subs[i] = subscriber{handle: r.handle, reg: r}
 		}
 		t.subs.Store(&subs)
+		b.topicList[name] = t
 		b.topics.Store(name, t)
 	}
 	return nil
@@ -92,17 +95,19 @@ func (b *Bus) DeregisterTopics(topics ...string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, name := range topics {
+		delete(b.topicList, name)
 		b.topics.Delete(name)
 	}
 }
 
 // Topics returns the names of the registered topics in sorted order.
 func (b *Bus) Topics() []string {
-	names := []string{}
-	b.topics.Range(func(name, _ any) bool {
-		names = append(names, name.(string))
-		return true
-	})
+	b.mu.Lock()
+	names := make([]string, 0, len(b.topicList))
+	for name := range b.topicList {
+		names = append(names, name)
+	}
+	b.mu.Unlock()
 	slices.Sort(names)
 	return names
 }
