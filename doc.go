@@ -1,0 +1,75 @@
+// Package bus is a minimalist, synchronous, in-process event bus.
+//
+// A [Bus] keeps a set of registered topics and a set of handlers, each
+// registered under a key with a regular expression that selects the topics
+// it receives. [Bus.Emit] creates an [Event] carrying an ID, a transaction ID,
+// a timestamp and the caller's data, and calls the matching handlers.
+//
+//	b, err := bus.NewBus(bus.Next(idgen.Next))
+//	b.RegisterTopics("order.created")
+//	b.RegisterHandler("audit", &bus.Handler{Matcher: ".*", Handle: audit})
+//	e, err := b.Emit(ctx, "order.created", order)
+//
+// The API follows github.com/mustafaturan/bus v1, so its users can switch by
+// changing the import path; registration methods return errors where that
+// package ignored bad input.
+//
+// # Delivery and ordering
+//
+// Emit calls every handler whose matcher matches the topic exactly once,
+// synchronously on the calling goroutine, in registration order, and returns
+// after the last one returns. Handlers whose matchers do not match are never
+// called. Registering a key again replaces its handler in place: it keeps the
+// key's position in the order, and no event reaches both the old and the new
+// handler. Deregistering a handler does not reorder the others.
+//
+// Each Emit works on a snapshot: it delivers to the handlers registered when
+// it started. Registrations and deregistrations made meanwhile, by other
+// goroutines or by the handlers of that very Emit, apply from the next Emit.
+//
+// Emits from one goroutine are delivered in the order they are made. Emits
+// from different goroutines run concurrently, so a handler may be called by
+// several goroutines at once and must be safe for that.
+//
+// A handler that needs slow work done should hand it to another goroutine:
+// the emitter waits for every handler.
+//
+// # Concurrency
+//
+// Every method of Bus is safe for concurrent use. Emit takes no lock: the
+// handlers of each topic are resolved when handlers and topics are
+// registered, and published as an immutable list that Emit reads with one
+// atomic load. Writers serialize on a mutex that is never held while user
+// code runs, so a handler may call any method of the bus, including Emit and
+// the registration methods, without deadlock. The bus starts no goroutines.
+//
+// # Transactions
+//
+// Every event has a TxID. If the context given to Emit carries a non-empty
+// string under [CtxKeyTxID], the event joins that transaction; otherwise it
+// starts one, and its TxID is its own ID. [Event.Context] returns a context
+// that carries the TxID, so handlers that emit with e.Context() keep the
+// whole flow in one transaction.
+//
+// # Errors and panics
+//
+// Bad input is refused with an error whose message starts with "bus:" and
+// names the problem; [ErrTopicNotFound], [ErrInvalidTopic] and
+// [ErrInvalidHandler] can be tested with [errors.Is]. A refused call changes
+// nothing.
+//
+// A handler that panics does not stop delivery to the others and does not
+// panic the emitter: the bus recovers it, and Emit returns the event together
+// with a [*PanicError] naming the handler's key and the panic value. The bus
+// stays usable.
+//
+// # Performance considerations
+//
+// An Emit allocates only the Event; the ID generator's own allocations come
+// on top. It reads the clock once. On a 2-core cloud VM an Emit to one
+// handler takes about 150–200 ns, most of it the allocation and the clock
+// read, and each further matching handler adds a few nanoseconds: the cost of
+// calling it. Registering a topic or a handler costs time proportional to the
+// number of handlers or topics it must be matched against; see
+// BenchmarkRegister.
+package bus
