@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gobus/bus"
+	"github.com/mustafaturan/monoton/v3"
+	"github.com/mustafaturan/monoton/v3/sequencer"
 )
 
 // constID is a generator that costs nothing, so that these benchmarks measure
@@ -125,4 +129,75 @@ func BenchmarkRegister(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkGenerator compares Generator with the ways to use monoton
+// directly: its Next as is (fast, but it repeats IDs under concurrency) and
+// its Next behind a mutex (correct, but serial).
+func BenchmarkGenerator(b *testing.B) {
+	epoch := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	g, err := bus.NewGenerator(1, epoch)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := monoton.New(sequencer.NewMillisecond(), 1, uint64(epoch.UnixMilli()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var mu sync.Mutex
+	generators := []struct {
+		name string
+		next func() string
+	}{
+		{"bus.Generator", g.Generate},
+		{"monoton", m.Next},
+		{"monoton+mutex", func() string {
+			mu.Lock()
+			defer mu.Unlock()
+			return m.Next()
+		}},
+	}
+	var sink atomic.Pointer[string]
+	for _, gen := range generators {
+		b.Run(gen.name+"/serial", func(b *testing.B) {
+			b.ReportAllocs()
+			var id string
+			for b.Loop() {
+				id = gen.next()
+			}
+			sink.Store(&id)
+		})
+		b.Run(gen.name+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				var id string
+				for pb.Next() {
+					id = gen.next()
+				}
+				sink.Store(&id)
+			})
+		})
+	}
+}
+
+// BenchmarkEmitWithGenerator measures Emit with the recommended generator,
+// whose ID shares the event's allocation.
+func BenchmarkEmitWithGenerator(b *testing.B) {
+	g, err := bus.NewGenerator(1, time.Time{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bs, err := bus.NewBus(g)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bs.RegisterTopics("order.created")
+	var n atomic.Int64
+	bs.RegisterHandler("h", &bus.Handler{Matcher: ".*", Handle: func(*bus.Event) { n.Add(1) }})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		bs.Emit(context.Background(), "order.created", nil)
+	}
+	checkDeliveries(b, &n, 1)
 }

@@ -27,6 +27,7 @@ func (n Next) Generate() string { return n() }
 // A Bus must not be copied after first use.
 type Bus struct {
 	idgen IDGenerator
+	gen   *Generator // idgen, if it is a *Generator: Emit's allocation-free path
 
 	// topics maps a topic name to its *topicEntry for Emit, which reads it
 	// without a lock. sync.Map adds an entry without copying the others, so
@@ -51,7 +52,11 @@ func NewBus(g IDGenerator) (*Bus, error) {
 	if n, ok := g.(Next); ok && n == nil {
 		return nil, errNilGenerator
 	}
-	return &Bus{idgen: g}, nil
+	gen, _ := g.(*Generator)
+	if gen != nil && gen.seq == nil {
+		return nil, errors.New("bus: Generator not created with NewGenerator")
+	}
+	return &Bus{idgen: g, gen: gen}, nil
 }
 
 // Emit creates an event on topic carrying data and calls every handler whose
@@ -85,10 +90,14 @@ func (b *Bus) Emit(ctx context.Context, topic string, data any, opts ...EmitOpti
 		o.apply(e)
 	}
 	if e.ID == "" {
-		if b.idgen == nil {
+		switch {
+		case b.gen != nil:
+			b.gen.generateInto(e)
+		case b.idgen != nil:
+			e.ID = b.idgen.Generate()
+		default:
 			return nil, errors.New("bus: Bus has no ID generator: create it with NewBus")
 		}
-		e.ID = b.idgen.Generate()
 	}
 	if e.OccurredAt == 0 {
 		e.OccurredAt = now()

@@ -19,6 +19,7 @@ type Event struct {
 
 	ctx   context.Context // the context given to Emit
 	ownTx bool            // ctx does not carry TxID; Context must add it
+	idBuf [16]byte        // holds the bytes of ID when a Generator made it
 }
 
 type ctxKey string

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/gobus/bus"
 )
@@ -157,4 +158,21 @@ func ExamplePanicError() {
 	// Output:
 	// sturdy ran
 	// 1 fragile oops
+}
+
+func ExampleNewGenerator() {
+	// Take the node from configuration: each process needs its own.
+	const node = 7
+	g, err := bus.NewGenerator(node, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	b, _ := bus.NewBus(g)
+	b.RegisterTopics("order.created")
+
+	first, _ := b.Emit(context.Background(), "order.created", nil)
+	second, _ := b.Emit(context.Background(), "order.created", nil)
+	fmt.Println(len(first.ID), first.ID[12:], first.ID < second.ID)
+	// Output: 16 0007 true
 }
