@@ -399,7 +399,7 @@ func TestPanickingHandlersAreIsolated(t *testing.T) {
 func TestPanicOfLastHandler(t *testing.T) {
 	b, _ := newBus(t, "t")
 	mustRegister(t, b, "p", &bus.Handler{Matcher: "t", Handle: func(*bus.Event) { panic(nil) }})
-	_, err := b.Emit(nil, "t", nil)
+	_, err := b.Emit(context.Background(), "t", nil)
 	var pe *bus.PanicError
 	if !errors.As(err, &pe) || pe.Key != "p" {
 		t.Errorf("Emit() err = %v; want a *PanicError for key p", err)
@@ -580,10 +580,10 @@ func TestZeroBusDoesNotPanic(t *testing.T) {
 	if err := b.RegisterHandler("h", &bus.Handler{Handle: func(*bus.Event) {}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Emit(nil, "t", nil); err == nil {
+	if _, err := b.Emit(context.Background(), "t", nil); err == nil {
 		t.Error("Emit on a zero Bus: err = nil; want an error asking for NewBus")
 	}
-	if e, err := b.Emit(nil, "t", nil, bus.WithID("given")); err != nil || e.ID != "given" {
+	if e, err := b.Emit(context.Background(), "t", nil, bus.WithID("given")); err != nil || e.ID != "given" {
 		t.Errorf("Emit on a zero Bus WithID = %v, %v; want the event", e, err)
 	}
 }
