@@ -85,14 +85,22 @@ func (b *Bus) Emit(ctx context.Context, topic string, data any, opts ...EmitOpti
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	e := &Event{Topic: topic, Data: data, ctx: ctx}
+	var e *Event
+	var idBuf *[16]byte
+	if b.gen != nil {
+		ew := new(eventWithID)
+		e, idBuf = &ew.Event, &ew.id
+	} else {
+		e = new(Event)
+	}
+	e.Topic, e.Data, e.ctx = topic, data, ctx
 	for _, o := range opts {
 		o.apply(e)
 	}
 	if e.ID == "" {
 		switch {
-		case b.gen != nil:
-			b.gen.generateInto(e)
+		case idBuf != nil:
+			e.ID = b.gen.generateInto(idBuf)
 		case b.idgen != nil:
 			e.ID = b.idgen.Generate()
 		default:

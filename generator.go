@@ -69,12 +69,11 @@ func (g *Generator) Generate() string {
 	return string(id[:])
 }
 
-// generateInto sets e.ID to a new ID stored in e itself, which saves Emit
-// the allocation of the string.
-func (g *Generator) generateInto(e *Event) {
-	e.idBuf = g.m.NextBytes()
-	// e.idBuf is never written again, so the string's bytes never change.
-	e.ID = unsafe.String(&e.idBuf[0], len(e.idBuf))
+// generateInto returns a new ID whose bytes are stored in buf, which saves
+// Emit the allocation of the string. buf must never be written again.
+func (g *Generator) generateInto(buf *[16]byte) string {
+	*buf = g.m.NextBytes()
+	return unsafe.String(&buf[0], len(buf))
 }
 
 // The counter takes the low counterBits of sequence.state, and the
