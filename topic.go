@@ -12,7 +12,16 @@ import (
 // delivers to. The list is never modified once published: writers build a
 // new one and swap it in, so Emit reads it without a lock.
 type topicEntry struct {
+	name string
 	subs atomic.Pointer[[]subscriber]
+}
+
+// lookup returns the registered topic called name, or nil.
+func (b *Bus) lookup(name string) *topicEntry {
+	if t := b.topics.Load(); t != nil {
+		return t.lookup(name)
+	}
+	return nil
 }
 
 // replace publishes a new subscriber list without old and with add inserted
@@ -55,12 +64,13 @@ func (b *Bus) RegisterTopics(topics ...string) error {
 	defer b.mu.Unlock()
 	if b.topicList == nil {
 		b.topicList = make(map[string]*topicEntry)
+		b.topics.Store(newTable(minTableSize))
 	}
 	for _, name := range topics {
 		if _, ok := b.topicList[name]; ok {
 			continue
 		}
-		t := &topicEntry{}
+		t := &topicEntry{name: name}
 		regs := b.sortedRegistrations(func(r *registration) bool { return r.matches(name) })
 		subs := make([]subscriber, len(regs))
 		for i, r := range regs {
@@ -68,7 +78,7 @@ func (b *Bus) RegisterTopics(topics ...string) error {
 		}
 		t.subs.Store(&subs)
 		b.topicList[name] = t
-		b.topics.Store(name, t)
+		b.topics.Store(b.topics.Load().insert(t))
 	}
 	return nil
 }
@@ -95,8 +105,10 @@ func (b *Bus) DeregisterTopics(topics ...string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, name := range topics {
-		delete(b.topicList, name)
-		b.topics.Delete(name)
+		if _, ok := b.topicList[name]; ok {
+			delete(b.topicList, name)
+			b.topics.Load().remove(name)
+		}
 	}
 }
 
@@ -116,11 +128,11 @@ func (b *Bus) Topics() []string {
 // the *Handler values they were registered with. It returns an empty slice
 // for an unknown topic.
 func (b *Bus) TopicHandlers(topic string) []*Handler {
-	v, ok := b.topics.Load(topic)
-	if !ok {
+	t := b.lookup(topic)
+	if t == nil {
 		return []*Handler{}
 	}
-	subs := *v.(*topicEntry).subs.Load()
+	subs := *t.subs.Load()
 	hs := make([]*Handler, len(subs))
 	for i, s := range subs {
 		hs[i] = s.reg.handler

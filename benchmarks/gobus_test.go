@@ -27,7 +27,9 @@ func gobusLib(name string, ids func() bus.IDGenerator) library {
 	}
 	return library{
 		name: name,
-		txID: true,
+		txContext: func() context.Context {
+			return context.WithValue(context.Background(), bus.CtxKeyTxID, "tx")
+		},
 		fanout: func(n int, deliver func()) (func(context.Context), func()) {
 			b := newBus()
 			b.RegisterTopics("order.created")

@@ -21,15 +21,6 @@ func monotonIDs() bus.IDGenerator {
 	return bus.Next(m.Next)
 }
 
-// txContext carries the TxID "tx" under the context key of this bus and of
-// both versions of mustafaturan/bus. This bus's key is the innermost, so its
-// lookup walks the whole chain: the comparison does not favour it.
-func txContext() context.Context {
-	ctx := context.WithValue(context.Background(), bus.CtxKeyTxID, "tx")
-	ctx = context.WithValue(ctx, busv3.CtxKeyTxID, "tx")
-	return context.WithValue(ctx, busv1.CtxKeyTxID, "tx")
-}
-
 func mustafaturanV1(name string, ids func() bus.IDGenerator) library {
 	newBus := func() *busv1.Bus {
 		b, err := busv1.NewBus(ids())
@@ -40,7 +31,9 @@ func mustafaturanV1(name string, ids func() bus.IDGenerator) library {
 	}
 	return library{
 		name: name,
-		txID: true,
+		txContext: func() context.Context {
+			return context.WithValue(context.Background(), busv1.CtxKeyTxID, "tx")
+		},
 		fanout: func(n int, deliver func()) (func(context.Context), func()) {
 			b := newBus()
 			b.RegisterTopics("order.created")
@@ -72,7 +65,9 @@ func mustafaturanV3(name string, ids func() bus.IDGenerator) library {
 	}
 	return library{
 		name: name,
-		txID: true,
+		txContext: func() context.Context {
+			return context.WithValue(context.Background(), busv3.CtxKeyTxID, "tx")
+		},
 		fanout: func(n int, deliver func()) (func(context.Context), func()) {
 			b := newBus()
 			b.RegisterTopics("order.created")
