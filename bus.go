@@ -125,32 +125,35 @@ func (b *Bus) Emit(ctx context.Context, topic string, data any, opts ...EmitOpti
 // delivery resumes with the next one; see callFrom for why this costs one
 // deferred call per Emit rather than one per handler.
 func deliver(e *Event, subs []subscriber) error {
-	var errs []error
-	for i := 0; i < len(subs); {
-		i = callFrom(e, subs, i, &errs)
+	next, perr := callFrom(e, subs, 0)
+	if perr == nil {
+		return nil // the common case: no handler panicked
 	}
-	switch len(errs) {
-	case 0:
-		return nil
-	case 1:
+	errs := []error{perr}
+	for next < len(subs) {
+		next, perr = callFrom(e, subs, next)
+		if perr != nil {
+			errs = append(errs, perr)
+		}
+	}
+	if len(errs) == 1 {
 		return errs[0]
-	default:
-		return errors.Join(errs...)
 	}
+	return errors.Join(errs...)
 }
 
-// callFrom calls subs[i:] in order and returns the index to resume from. It
-// returns len(subs) unless a handler panics; then it records the panic and
-// returns the index after the panicking handler, so the caller can go on.
-func callFrom(e *Event, subs []subscriber, i int, errs *[]error) (next int) {
+// callFrom calls subs[i:] in order. If a handler panics, it stops there and
+// returns the panic and the index of the next handler, so the caller can go
+// on; otherwise it returns len(subs) and nil.
+func callFrom(e *Event, subs []subscriber, i int) (next int, perr *PanicError) {
 	defer func() {
 		if r := recover(); r != nil {
-			*errs = append(*errs, newPanicError(subs[next].reg.key, r))
+			perr = newPanicError(subs[next].reg.key, r)
 			next++
 		}
 	}()
 	for next = i; next < len(subs); next++ {
 		subs[next].handle(e)
 	}
-	return next
+	return next, nil
 }
