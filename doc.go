@@ -31,8 +31,11 @@
 // from different goroutines run concurrently, so a handler may be called by
 // several goroutines at once and must be safe for that.
 //
-// A handler that needs slow work done should hand it to another goroutine:
-// the emitter waits for every handler.
+// A handler that needs slow work done should hand it to another goroutine,
+// since the emitter waits for every handler: [NewAsync] wraps a handler in a
+// bounded queue served by worker goroutines, with a join point ([Async.Wait])
+// and a graceful [Async.Close]. [Typed] gives a handler its data as a
+// concrete type.
 //
 // # Concurrency
 //
@@ -62,6 +65,12 @@
 // panic the emitter: the bus recovers it, and Emit returns the event together
 // with a [*PanicError] naming the handler's key and the panic value. The bus
 // stays usable.
+//
+// This is also how a handler fails an event on purpose, as net/http
+// handlers abort with http.ErrAbortHandler: it panics with an error, and the
+// emitter receives a *PanicError that unwraps to that error. [Typed] and
+// [Async] report data of the wrong type and events they cannot queue this
+// way.
 //
 // # Performance considerations
 //
