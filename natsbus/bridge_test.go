@@ -1,0 +1,266 @@
+package natsbus_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobus/bus"
+	"github.com/gobus/bus/natsbus"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+type Order struct {
+	ID    string
+	Cents int
+}
+
+var codec = natsbus.JSON{Types: map[string]reflect.Type{
+	"order.created":   reflect.TypeFor[Order](),
+	"invoice.created": reflect.TypeFor[int](),
+}}
+
+// startServer starts an embedded NATS server with JetStream storing in dir,
+// on port (-1: a random one), and stops it when the test ends.
+func startServer(t testing.TB, dir string, port int, opts ...func(*server.Options)) *server.Server {
+	t.Helper()
+	o := &server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true}
+	for _, f := range opts {
+		f(o)
+	}
+	s, err := server.NewServer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server did not start")
+	}
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	return s
+}
+
+func connect(t testing.TB, url string, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	opts = append([]nats.Option{nats.ReconnectWait(20 * time.Millisecond), nats.MaxReconnects(-1)}, opts...)
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// node is one process: a bus joined to the stream by a bridge.
+type node struct {
+	bus    *bus.Bus
+	bridge *natsbus.Bridge
+	nc     *nats.Conn
+	mu     sync.Mutex
+	errs   []error
+}
+
+func newNode(t testing.TB, url, name, publish string, natsOpts ...nats.Option) *node {
+	t.Helper()
+	gen, err := bus.NewGenerator(uint64(len(name)*31+int(name[0])), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.NewBus(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.RegisterTopics("order.created", "invoice.created", "bad.*.topic"); err != nil {
+		t.Fatal(err)
+	}
+	n := &node{bus: b, nc: connect(t, url, natsOpts...)}
+	n.bridge, err = natsbus.New(context.Background(), b, n.nc, natsbus.Config{
+		Node: name, Publish: publish, Codec: codec,
+		AckWait: time.Second, // redeliver what a reconnect loses quickly
+		OnError: func(err error) { n.mu.Lock(); n.errs = append(n.errs, err); n.mu.Unlock() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.bridge.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return n
+}
+
+func (n *node) errors() []error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]error(nil), n.errs...)
+}
+
+// collector records the events a handler receives, by ID.
+type collector struct {
+	mu     sync.Mutex
+	events map[string]*bus.Event
+	calls  int
+}
+
+func collect(t testing.TB, b *bus.Bus, key, matcher string) *collector {
+	c := &collector{events: map[string]*bus.Event{}}
+	if err := b.RegisterHandler(key, &bus.Handler{Matcher: matcher, Handle: func(e *bus.Event) {
+		c.mu.Lock()
+		c.events[e.ID] = e
+		c.calls++
+		c.mu.Unlock()
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// counts returns how many events the handler was called with, and how many
+// distinct IDs they had.
+func (c *collector) counts() (calls, distinct int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls, len(c.events)
+}
+
+// event returns the event received with id, or nil.
+func (c *collector) event(id string) *bus.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.events[id]
+}
+
+func (c *collector) await(t testing.TB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c.mu.Lock()
+		got := c.calls
+		c.mu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("received %d events; want %d", got, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestTwoNodesExchangeEvents: orders emitted on A are handled on B with
+// their identity; B's invoices, emitted by its handler in the order's
+// transaction, come back to A.
+func TestTwoNodesExchangeEvents(t *testing.T) {
+	s := startServer(t, t.TempDir(), -1)
+	a := newNode(t, s.ClientURL(), "a", `^order\.`)
+	b := newNode(t, s.ClientURL(), "b", `^invoice\.`)
+
+	ordersOnB := collect(t, b.bus, "orders", `^order\.`)
+	invoicesOnA := collect(t, a.bus, "invoices", `^invoice\.`)
+	ordersOnA := collect(t, a.bus, "orders", `^order\.`)
+	if err := b.bus.RegisterHandler("billing", &bus.Handler{Matcher: `^order\.created$`, Handle: bus.Typed(func(e *bus.Event, o Order) {
+		if _, err := b.bus.Emit(e.Context(), "invoice.created", o.Cents); err != nil {
+			t.Errorf("emit invoice: %v", err)
+		}
+	})}); err != nil {
+		t.Fatal(err)
+	}
+
+	const events = 100
+	sent := map[string]*bus.Event{}
+	for i := range events {
+		e, err := a.bus.Emit(context.Background(), "order.created", Order{ID: fmt.Sprint("A-", i), Cents: i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent[e.ID] = e
+	}
+	ordersOnB.await(t, events)
+	invoicesOnA.await(t, events)
+	time.Sleep(100 * time.Millisecond) // let any duplicate or echo arrive
+
+	if calls, distinct := ordersOnB.counts(); calls != events || distinct != events {
+		t.Errorf("B handled %d orders (%d distinct); want %d", calls, distinct, events)
+	}
+	for id, want := range sent {
+		got := ordersOnB.event(id)
+		if got == nil {
+			t.Fatalf("order %s never reached B", id)
+		}
+		if got.TxID != want.TxID || got.Source != "a" || got.OccurredAt != want.OccurredAt || got.Data != want.Data {
+			t.Errorf("B got %+v; want ID, TxID, time and data of %+v from source a", got, want)
+		}
+	}
+	if calls, _ := invoicesOnA.counts(); calls != events {
+		t.Errorf("A handled %d invoices; want %d", calls, events)
+	}
+	invoicesOnA.mu.Lock()
+	defer invoicesOnA.mu.Unlock()
+	for _, inv := range invoicesOnA.events {
+		if sent[inv.TxID] == nil || inv.Source != "b" {
+			t.Errorf("invoice %s: TxID %s, source %s; want an order's transaction, from b", inv.ID, inv.TxID, inv.Source)
+		}
+	}
+	if calls, _ := ordersOnA.counts(); calls != events {
+		t.Errorf("A handled its own orders %d times; want %d (no echo)", calls, events)
+	}
+	if got, want := a.bridge.Stats(), (natsbus.Stats{Published: events, Received: events}); got != want {
+		t.Errorf("A stats = %+v; want %+v", got, want)
+	}
+	if got, want := b.bridge.Stats(), (natsbus.Stats{Published: events, Received: events}); got != want {
+		t.Errorf("B stats = %+v; want %+v", got, want)
+	}
+	if errs := append(a.errors(), b.errors()...); len(errs) != 0 {
+		t.Errorf("reported errors: %v", errs)
+	}
+}
+
+// TestServerRestartLosesAndDuplicatesNothing restarts the server on the
+// same store while A emits; B must see every event exactly once.
+func TestServerRestartLosesAndDuplicatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir, -1)
+	url := s.ClientURL()
+	a := newNode(t, url, "a", `^order\.`)
+	b := newNode(t, url, "b", "")
+	got := collect(t, b.bus, "orders", `^order\.`)
+
+	const events = 200
+	done := make(chan error, 1)
+	go func() {
+		for i := range events {
+			if _, err := a.bus.Emit(context.Background(), "order.created", Order{ID: fmt.Sprint(i)}); err != nil {
+				done <- err
+				return
+			}
+			time.Sleep(2 * time.Millisecond) // keep the stream going across the restart
+		}
+		done <- nil
+	}()
+	got.await(t, 50)
+	port := s.Addr().(*net.TCPAddr).Port
+	s.Shutdown()
+	s.WaitForShutdown()
+	startServer(t, dir, port)
+	received, _ := got.counts()
+	t.Logf("server restarted after %d events were received", received)
+	if err := <-done; err != nil {
+		t.Fatalf("Emit across the restart: %v", err)
+	}
+	got.await(t, events)
+	time.Sleep(200 * time.Millisecond)
+	if calls, distinct := got.counts(); calls != events || distinct != events {
+		t.Errorf("B handled %d events (%d distinct); want %d each", calls, distinct, events)
+	}
+}

@@ -1,0 +1,40 @@
+package natsbus
+
+import (
+	"encoding/json"
+	"reflect"
+)
+
+// A Codec turns event data into message payloads and back. It must be safe
+// for concurrent use.
+type Codec interface {
+	Encode(topic string, data any) ([]byte, error)
+	Decode(topic string, payload []byte) (any, error)
+}
+
+// JSON is the default [Codec]. Decode returns, for a topic listed in Types,
+// a value of that type (not a pointer to it), so handlers made with
+// bus.Typed receive what the emitter sent; for other topics it returns what
+// encoding/json decodes into an any: maps, slices, strings, float64s, bools
+// and nil.
+type JSON struct {
+	Types map[string]reflect.Type
+}
+
+// Encode returns data as JSON.
+func (JSON) Encode(_ string, data any) ([]byte, error) { return json.Marshal(data) }
+
+// Decode parses payload as JSON.
+func (c JSON) Decode(topic string, payload []byte) (any, error) {
+	t, ok := c.Types[topic]
+	if !ok {
+		var v any
+		err := json.Unmarshal(payload, &v)
+		return v, err
+	}
+	p := reflect.New(t)
+	if err := json.Unmarshal(payload, p.Interface()); err != nil {
+		return nil, err
+	}
+	return p.Elem().Interface(), nil
+}

@@ -1,0 +1,196 @@
+package natsbus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gobus/bus"
+	"github.com/gobus/bus/natsbus"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func TestClientReconnectLosesAndDuplicatesNothing(t *testing.T) {
+	s := startServer(t, t.TempDir(), -1)
+	a := newNode(t, s.ClientURL(), "a", `^order\.`)
+	b := newNode(t, s.ClientURL(), "b", "")
+	got := collect(t, b.bus, "orders", `^order\.`)
+
+	const events = 200
+	for i := range events {
+		if i == events/2 {
+			if err := a.nc.ForceReconnect(); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.nc.ForceReconnect(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := a.bus.Emit(context.Background(), "order.created", Order{ID: fmt.Sprint(i)}); err != nil {
+			t.Fatalf("Emit %d: %v", i, err)
+		}
+	}
+	got.await(t, events)
+	time.Sleep(200 * time.Millisecond)
+	if calls, distinct := got.counts(); calls != events || distinct != events {
+		t.Errorf("B handled %d events (%d distinct); want %d each", calls, distinct, events)
+	}
+}
+
+// rawPublish puts a message in the stream as another node might, bypassing
+// the bridge.
+func rawPublish(t *testing.T, nc *nats.Conn, subject, msgID string, headers map[string]string, data []byte) {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+	for k, v := range headers {
+		msg.Header.Set(k, v)
+	}
+	if _, err := js.PublishMsg(context.Background(), msg, jetstream.WithMsgID(msgID)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func eventHeaders(id, topic string) map[string]string {
+	return map[string]string{
+		natsbus.HeaderID: id, natsbus.HeaderTxID: id, natsbus.HeaderTopic: topic,
+		natsbus.HeaderSource: "elsewhere", natsbus.HeaderOccurredAt: "1700000000000000000",
+	}
+}
+
+func TestBadMessagesAreRejectedNotRedelivered(t *testing.T) {
+	s := startServer(t, t.TempDir(), -1)
+	b := newNode(t, s.ClientURL(), "b", "")
+	got := collect(t, b.bus, "all", ".*")
+
+	rawPublish(t, b.nc, "bus.order.created", "m1", eventHeaders("e1", "order.created"), []byte("{not json"))
+	rawPublish(t, b.nc, "bus.order.created", "m2", nil, []byte(`{}`))
+	rawPublish(t, b.nc, "bus.unknown.topic", "m3", eventHeaders("e3", "unknown.topic"), []byte(`{}`))
+	rawPublish(t, b.nc, "bus.order.created", "m4", eventHeaders("e4", "order.created"), []byte(`{"ID":"A-4","Cents":4}`))
+	got.await(t, 1)
+
+	deadline := time.Now().Add(10 * time.Second)
+	for b.bridge.Stats().Rejected < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := b.bridge.Stats(); st.Rejected != 3 || st.Received != 1 {
+		t.Errorf("Stats() = %+v; want 3 rejected, 1 received", st)
+	}
+	errs := b.errors()
+	var bad, notFound int
+	for _, err := range errs {
+		switch {
+		case errors.Is(err, natsbus.ErrMessage):
+			bad++
+		case errors.Is(err, bus.ErrTopicNotFound):
+			notFound++
+		}
+	}
+	if bad != 2 || notFound != 1 {
+		t.Errorf("reported %v; want 2 ErrMessage and 1 ErrTopicNotFound", errs)
+	}
+	if e := got.event("e4"); e == nil || e.Data != (Order{ID: "A-4", Cents: 4}) {
+		t.Errorf("good event = %+v; want its Order", e)
+	}
+
+	// Nothing is pending: rejected messages were terminated or acknowledged.
+	js, _ := jetstream.New(b.nc)
+	cons, err := js.Consumer(context.Background(), "BUS", "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for time.Now().Before(deadline) {
+		info, err := cons.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.NumAckPending == 0 && info.NumPending == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(b.errors()); n != len(errs) {
+		t.Errorf("%d more errors after the first pass: messages were redelivered", n-len(errs))
+	}
+}
+
+func TestDuplicatesAreHandledOnce(t *testing.T) {
+	s := startServer(t, t.TempDir(), -1)
+	a := newNode(t, s.ClientURL(), "a", `^order\.`)
+	b := newNode(t, s.ClientURL(), "b", "")
+	got := collect(t, b.bus, "orders", `^order\.`)
+
+	// Re-emitting an event with its ID publishes it again: the server drops
+	// the copy.
+	e, err := a.bus.Emit(context.Background(), "order.created", Order{ID: "A-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.bus.Emit(context.Background(), "order.created", Order{ID: "A-1"}, bus.WithID(e.ID), bus.WithTxID(e.TxID)); err != nil {
+		t.Fatal(err)
+	}
+	// A redelivery under another message ID: the bridge drops it.
+	rawPublish(t, b.nc, "bus.order.created", "other-msg-id", eventHeaders(e.ID, "order.created"), []byte(`{"ID":"A-1"}`))
+	rawPublish(t, b.nc, "bus.order.created", "last", eventHeaders("last", "order.created"), []byte(`{"ID":"A-2"}`))
+	got.await(t, 2)
+	time.Sleep(100 * time.Millisecond)
+	if calls, _ := got.counts(); calls != 2 {
+		t.Errorf("B handled %d events; want 2", calls)
+	}
+	if st := b.bridge.Stats(); st.Duplicates != 1 {
+		t.Errorf("Stats() = %+v; want 1 duplicate", st)
+	}
+}
+
+func TestTopicsThatAreNotSubjects(t *testing.T) {
+	s := startServer(t, t.TempDir(), -1)
+	a := newNode(t, s.ClientURL(), "a", `.*`)
+	_, err := a.bus.Emit(context.Background(), "bad.*.topic", 1)
+	if !errors.Is(err, natsbus.ErrSubject) {
+		t.Errorf("Emit on bad.*.topic: err = %v; want ErrSubject", err)
+	}
+}
+
+func TestAuthenticatedConnection(t *testing.T) {
+	s := startServer(t, t.TempDir(), -1, func(o *server.Options) {
+		o.Username, o.Password = "bus", "s3cret"
+	})
+	if nc, err := nats.Connect(s.ClientURL()); err == nil {
+		nc.Close()
+		t.Fatal("connected without credentials")
+	}
+	creds := nats.UserInfo("bus", "s3cret")
+	a := newNode(t, s.ClientURL(), "a", `^order\.`, creds)
+	b := newNode(t, s.ClientURL(), "b", "", creds)
+	got := collect(t, b.bus, "orders", `^order\.`)
+	if _, err := a.bus.Emit(context.Background(), "order.created", Order{ID: "A-1"}); err != nil {
+		t.Fatal(err)
+	}
+	got.await(t, 1)
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	s := startServer(t, t.TempDir(), -1)
+	nc := connect(t, s.ClientURL())
+	b, _ := bus.NewBus(bus.Next(func() string { return "id" }))
+	tests := []natsbus.Config{
+		{Node: ""},
+		{Node: "a.b"},
+		{Node: "a", Prefix: "x.y"},
+		{Node: "a", Publish: "("},
+	}
+	for _, cfg := range tests {
+		if br, err := natsbus.New(context.Background(), b, nc, cfg); err == nil {
+			br.Close(context.Background())
+			t.Errorf("New(%+v) error = nil; want an error", cfg)
+		}
+	}
+}
