@@ -70,7 +70,7 @@ type Async struct {
 	stopped chan struct{} // closed when every worker has returned
 	once    sync.Once
 
-	progress progress
+	progress                           progress
 	queued, handled, panicked, dropped atomic.Uint64
 }
 
