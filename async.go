@@ -70,8 +70,9 @@ type Async struct {
 	stopped chan struct{} // closed when every worker has returned
 	once    sync.Once
 
-	progress                           progress
-	queued, handled, panicked, dropped atomic.Uint64
+	progress progress // which events are finished, for Wait
+
+	queued, handled, panicked, dropped atomic.Uint64 // for Stats
 }
 
 type asyncItem struct {
