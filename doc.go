@@ -74,11 +74,17 @@
 //
 // # Performance considerations
 //
-// An Emit allocates only the Event; the ID generator's own allocations come
-// on top. It reads the clock once. On a 2-core cloud VM an Emit to one
-// handler takes about 150–200 ns, most of it the allocation and the clock
-// read, and each further matching handler adds a few nanoseconds: the cost of
-// calling it. Registering a topic or a handler costs time proportional to the
-// number of handlers or topics it must be matched against; see
-// BenchmarkRegister.
+// An Emit allocates only the Event (with a [Generator], the Event and its ID
+// together), takes no lock, and reads the monotonic clock once; every 100 ms
+// one Emit also reads the wall clock, to follow it if it is stepped forward.
+// On a 2-core cloud VM an Emit to one handler takes about 120 ns besides the
+// ID generator, a third of it the allocation and a quarter the clock read,
+// and each further matching handler adds 2–3 ns: the cost of calling it.
+// See BenchmarkEmit.
+//
+// Registering a topic or a handler matches it against every registered
+// handler or topic; topics that do not contain a matcher's literal prefix
+// are rejected without running the regular expression. Beyond that, a
+// registration copies only the subscriber lists of the topics it changes,
+// and the topic index grows by doubling. See BenchmarkRegister.
 package bus
