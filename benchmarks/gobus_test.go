@@ -2,7 +2,6 @@ package benchmarks
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/gobus/bus"
@@ -17,36 +16,22 @@ func generatorIDs() bus.IDGenerator {
 	return g
 }
 
+type gobus struct{ b *bus.Bus }
+
+func (g gobus) registerTopic(topic string) { g.b.RegisterTopics(topic) }
+
+func (g gobus) registerHandler(key, matcher string, deliver func()) {
+	g.b.RegisterHandler(key, &bus.Handler{Matcher: matcher, Handle: func(*bus.Event) { deliver() }})
+}
+
+func (g gobus) emit(ctx context.Context, topic string) { g.b.Emit(ctx, topic, "data") }
+
 func gobusLib(name string, ids func() bus.IDGenerator) library {
-	newBus := func() *bus.Bus {
+	return regexLibrary(name, bus.CtxKeyTxID, func() regexBus {
 		b, err := bus.NewBus(ids())
 		if err != nil {
 			panic(err)
 		}
-		return b
-	}
-	return library{
-		name: name,
-		txContext: func() context.Context {
-			return context.WithValue(context.Background(), bus.CtxKeyTxID, "tx")
-		},
-		fanout: func(n int, deliver func()) (func(context.Context), func()) {
-			b := newBus()
-			b.RegisterTopics("order.created")
-			for i := range n {
-				b.RegisterHandler(fmt.Sprint(i), &bus.Handler{Matcher: "^order.created$", Handle: func(*bus.Event) { deliver() }})
-			}
-			return func(ctx context.Context) { b.Emit(ctx, "order.created", "data") }, func() {}
-		},
-		patterns: func(n int, deliver func()) (func(int), func()) {
-			b := newBus()
-			topics := make([]string, n)
-			for i := range topics {
-				topics[i] = fmt.Sprintf("topic.%d", i)
-				b.RegisterTopics(topics[i])
-				b.RegisterHandler(topics[i], &bus.Handler{Matcher: fmt.Sprintf(`^topic\.%d$`, i), Handle: func(*bus.Event) { deliver() }})
-			}
-			return func(i int) { b.Emit(context.Background(), topics[i], "data") }, func() {}
-		},
-	}
+		return gobus{b}
+	})
 }

@@ -2,7 +2,6 @@ package benchmarks
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/gobus/bus"
@@ -21,70 +20,42 @@ func monotonIDs() bus.IDGenerator {
 	return bus.Next(m.Next)
 }
 
+type mustafaturanBusV1 struct{ b *busv1.Bus }
+
+func (m mustafaturanBusV1) registerTopic(topic string) { m.b.RegisterTopics(topic) }
+
+func (m mustafaturanBusV1) registerHandler(key, matcher string, deliver func()) {
+	m.b.RegisterHandler(key, &busv1.Handler{Matcher: matcher, Handle: func(*busv1.Event) { deliver() }})
+}
+
+func (m mustafaturanBusV1) emit(ctx context.Context, topic string) { m.b.Emit(ctx, topic, "data") }
+
 func mustafaturanV1(name string, ids func() bus.IDGenerator) library {
-	newBus := func() *busv1.Bus {
+	return regexLibrary(name, busv1.CtxKeyTxID, func() regexBus {
 		b, err := busv1.NewBus(ids())
 		if err != nil {
 			panic(err)
 		}
-		return b
-	}
-	return library{
-		name: name,
-		txContext: func() context.Context {
-			return context.WithValue(context.Background(), busv1.CtxKeyTxID, "tx")
-		},
-		fanout: func(n int, deliver func()) (func(context.Context), func()) {
-			b := newBus()
-			b.RegisterTopics("order.created")
-			for i := range n {
-				b.RegisterHandler(fmt.Sprint(i), &busv1.Handler{Matcher: "^order.created$", Handle: func(*busv1.Event) { deliver() }})
-			}
-			return func(ctx context.Context) { b.Emit(ctx, "order.created", "data") }, func() {}
-		},
-		patterns: func(n int, deliver func()) (func(int), func()) {
-			b := newBus()
-			topics := make([]string, n)
-			for i := range topics {
-				topics[i] = fmt.Sprintf("topic.%d", i)
-				b.RegisterTopics(topics[i])
-				b.RegisterHandler(topics[i], &busv1.Handler{Matcher: fmt.Sprintf(`^topic\.%d$`, i), Handle: func(*busv1.Event) { deliver() }})
-			}
-			return func(i int) { b.Emit(context.Background(), topics[i], "data") }, func() {}
-		},
-	}
+		return mustafaturanBusV1{b}
+	})
 }
 
+type mustafaturanBusV3 struct{ b *busv3.Bus }
+
+func (m mustafaturanBusV3) registerTopic(topic string) { m.b.RegisterTopics(topic) }
+
+func (m mustafaturanBusV3) registerHandler(key, matcher string, deliver func()) {
+	m.b.RegisterHandler(key, busv3.Handler{Matcher: matcher, Handle: func(context.Context, busv3.Event) { deliver() }})
+}
+
+func (m mustafaturanBusV3) emit(ctx context.Context, topic string) { m.b.Emit(ctx, topic, "data") }
+
 func mustafaturanV3(name string, ids func() bus.IDGenerator) library {
-	newBus := func() *busv3.Bus {
+	return regexLibrary(name, busv3.CtxKeyTxID, func() regexBus {
 		b, err := busv3.NewBus(ids())
 		if err != nil {
 			panic(err)
 		}
-		return b
-	}
-	return library{
-		name: name,
-		txContext: func() context.Context {
-			return context.WithValue(context.Background(), busv3.CtxKeyTxID, "tx")
-		},
-		fanout: func(n int, deliver func()) (func(context.Context), func()) {
-			b := newBus()
-			b.RegisterTopics("order.created")
-			for i := range n {
-				b.RegisterHandler(fmt.Sprint(i), busv3.Handler{Matcher: "^order.created$", Handle: func(context.Context, busv3.Event) { deliver() }})
-			}
-			return func(ctx context.Context) { b.Emit(ctx, "order.created", "data") }, func() {}
-		},
-		patterns: func(n int, deliver func()) (func(int), func()) {
-			b := newBus()
-			topics := make([]string, n)
-			for i := range topics {
-				topics[i] = fmt.Sprintf("topic.%d", i)
-				b.RegisterTopics(topics[i])
-				b.RegisterHandler(topics[i], busv3.Handler{Matcher: fmt.Sprintf(`^topic\.%d$`, i), Handle: func(context.Context, busv3.Event) { deliver() }})
-			}
-			return func(i int) { b.Emit(context.Background(), topics[i], "data") }, func() {}
-		},
-	}
+		return mustafaturanBusV3{b}
+	})
 }
