@@ -53,6 +53,11 @@ type AsyncStats struct {
 // OnError as a *PanicError; the worker goes on.
 //
 // All methods are safe for concurrent use. Call Close to stop the workers.
+//
+// Handing an event to a worker costs about 150–200 ns on top of the handler
+// itself, and a round trip (Emit, then Wait) about 1 µs on a 2-core machine;
+// see BenchmarkAsync. More workers pay off when the handler blocks, on I/O
+// for instance, not for handlers that only compute.
 type Async struct {
 	key     string
 	handle  func(*Event)

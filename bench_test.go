@@ -201,3 +201,56 @@ func BenchmarkEmitWithGenerator(b *testing.B) {
 	}
 	checkDeliveries(b, &n, 1)
 }
+
+// BenchmarkAsync measures Async handlers against "sync-handler", a
+// synchronous handler doing the same work: "throughput" emits b.N events
+// and waits until all are handled, so the difference is what handing each
+// event to a worker costs; "roundtrip" waits for each event before emitting
+// the next.
+func BenchmarkAsync(b *testing.B) {
+	var n atomic.Int64
+	work := func(*bus.Event) { n.Add(1) }
+	newAsyncBus := func(b *testing.B, workers int) (*bus.Bus, *bus.Async) {
+		bs, _ := benchBus(b, 0, "", "order.created")
+		a := bus.NewAsync("async", work, &bus.AsyncOptions{Workers: workers, QueueSize: 4096})
+		b.Cleanup(func() { a.Close(context.Background()) })
+		if err := bs.RegisterHandler("async", &bus.Handler{Matcher: ".*", Handle: a.Handle}); err != nil {
+			b.Fatal(err)
+		}
+		return bs, a
+	}
+	b.Run("sync-handler", func(b *testing.B) {
+		bs, _ := benchBus(b, 0, "", "order.created")
+		bs.RegisterHandler("sync", &bus.Handler{Matcher: ".*", Handle: work})
+		b.ReportAllocs()
+		for b.Loop() {
+			bs.Emit(context.Background(), "order.created", nil)
+		}
+	})
+	for _, workers := range []int{1, 4} {
+		b.Run(fmt.Sprintf("throughput/workers=%d", workers), func(b *testing.B) {
+			bs, a := newAsyncBus(b, workers)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				bs.Emit(context.Background(), "order.created", nil)
+			}
+			if err := a.Wait(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if st := a.Stats(); st.Handled != uint64(b.N) || st.Dropped != 0 {
+				b.Fatalf("Stats() = %+v; want %d handled", st, b.N)
+			}
+		})
+	}
+	b.Run("roundtrip", func(b *testing.B) {
+		bs, a := newAsyncBus(b, 1)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			bs.Emit(context.Background(), "order.created", nil)
+			a.Wait(context.Background())
+		}
+	})
+}
