@@ -23,8 +23,9 @@ var streams atomic.Int64
 //
 // Each bridge's consumer also receives the events its own node published,
 // since JetStream cannot exclude them, and acknowledges them unhandled.
-// "raw+echo" adds that consumer to the raw traffic, to tell the cost of the
-// topology from the cost of the bridge.
+// "raw+echo" adds that consumer, on the publisher's connection, and the
+// headers carrying the event's fields to the raw traffic: the same messages
+// and topology, without the bridge.
 func BenchmarkBridge(b *testing.B) {
 	s := startServer(b, b.TempDir(), -1)
 	for _, mode := range []string{"throughput", "latency"} {
@@ -97,6 +98,15 @@ func BenchmarkBridge(b *testing.B) {
 				b.ResetTimer()
 				for i := range b.N {
 					msg := &nats.Msg{Subject: stream + ".order.created", Data: payload, Header: nats.Header{}}
+				if echo {
+					// The same event fields the bridge carries.
+					id := fmt.Sprint("src", i)
+					msg.Header.Set(natsbus.HeaderID, id)
+					msg.Header.Set(natsbus.HeaderTxID, id)
+					msg.Header.Set(natsbus.HeaderTopic, "order.created")
+					msg.Header.Set(natsbus.HeaderSource, "src")
+					msg.Header.Set(natsbus.HeaderOccurredAt, "1763800000000000000")
+				}
 					if _, err := pjs.PublishMsg(context.Background(), msg, jetstream.WithMsgID(fmt.Sprint(i))); err != nil {
 						b.Fatal(err)
 					}
