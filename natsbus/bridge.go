@@ -42,8 +42,14 @@ type Config struct {
 	Node string
 	// Publish is a regular expression, matched like bus.Handler.Matcher,
 	// selecting the local topics whose events are published. Empty
-	// publishes nothing: the node only receives.
+	// publishes nothing.
 	Publish string
+	// Receive is a regular expression, matched the same way, selecting the
+	// topics whose events from other nodes are emitted on the local bus;
+	// the bridge acknowledges and ignores the others. Empty receives
+	// nothing, and then the node has no consumer: a node that only
+	// publishes does not pay for reading the stream back.
+	Receive string
 	// Stream is the JetStream stream to use, created if missing. Default
 	// "BUS".
 	Stream string
@@ -79,15 +85,17 @@ type Stats struct {
 // Bridge carries events between a local bus and a JetStream stream. Create
 // it with [New] and stop it with [Bridge.Close].
 type Bridge struct {
-	bus     *bus.Bus
-	js      jetstream.JetStream
-	cfg     Config
-	key     string // handler key of the outbound handler
-	consume jetstream.ConsumeContext
-	ctx     context.Context // for emits of received events; cancelled by Close
-	cancel  context.CancelFunc
-	seen    *seenIDs
-	once    sync.Once
+	bus       *bus.Bus
+	js        jetstream.JetStream
+	cfg       Config
+	key       string                   // handler key of the outbound handler
+	consume   jetstream.ConsumeContext // nil if the node receives nothing
+	stopped   <-chan struct{}          // closed when the consumer has stopped
+	receiveRE *regexp.Regexp
+	ctx       context.Context // for emits of received events; cancelled by Close
+	cancel    context.CancelFunc
+	seen      *seenIDs
+	once      sync.Once
 
 	// receiving holds the IDs of the events the bridge is emitting, so that
 	// the outbound handler does not publish them back. Events that handlers
@@ -99,9 +107,9 @@ type Bridge struct {
 
 var tokenPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-// New connects b to the stream over nc: it creates or updates the stream and
-// this node's durable consumer, starts receiving, and registers a handler
-// on b that publishes the events of the topics cfg.Publish matches.
+// New connects b to the stream over nc: it creates the stream if needed,
+// starts this node's durable consumer if cfg.Receive is set, and registers a
+// handler on b that publishes the events of the topics cfg.Publish matches.
 func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, error) {
 	if b == nil || nc == nil {
 		return nil, errors.New("natsbus: nil bus or connection")
@@ -133,6 +141,10 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 	if _, err := regexp.Compile(cfg.Publish); err != nil {
 		return nil, fmt.Errorf("natsbus: publish matcher: %w", err)
 	}
+	receive, err := regexp.Compile(cfg.Receive)
+	if err != nil {
+		return nil, fmt.Errorf("natsbus: receive matcher: %w", err)
+	}
 
 	// The default timeout bounds each publish attempt; Emit retries failed
 	// attempts until PublishTimeout.
@@ -149,36 +161,61 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: stream %s: %w", cfg.Stream, err)
 	}
-	// A new node starts with the events published from now on; an existing
-	// durable consumer resumes after the last event it acknowledged.
-	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       cfg.Node,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-		FilterSubject: cfg.Prefix + ".>",
-		AckWait:       cfg.AckWait,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("natsbus: consumer %s: %w", cfg.Node, err)
-	}
 
-	br := &Bridge{bus: b, js: js, cfg: cfg, key: "natsbus:" + cfg.Node, seen: newSeenIDs(cfg.DedupWindow)}
+	br := &Bridge{bus: b, js: js, cfg: cfg, receiveRE: receive, key: "natsbus:" + cfg.Node, seen: newSeenIDs(cfg.DedupWindow)}
 	br.ctx, br.cancel = context.WithCancel(context.Background())
-	br.consume, err = cons.Consume(br.receive, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		br.report(fmt.Errorf("natsbus: consume: %w", err))
-	}))
-	if err != nil {
-		br.cancel()
-		return nil, fmt.Errorf("natsbus: consume: %w", err)
+	if cfg.Receive != "" {
+		if err := br.startConsumer(ctx, stream); err != nil {
+			br.cancel()
+			return nil, err
+		}
 	}
 	if cfg.Publish != "" {
 		if err := b.RegisterHandler(br.key, &bus.Handler{Matcher: cfg.Publish, Handle: br.publish}); err != nil {
-			br.consume.Stop()
+			br.stopConsumer()
 			br.cancel()
 			return nil, err
 		}
 	}
 	return br, nil
+}
+
+// startConsumer creates or resumes this node's durable consumer and starts
+// receiving. A new node starts with the events published from then on; an
+// existing one resumes after the last event it acknowledged.
+func (br *Bridge) startConsumer(ctx context.Context, stream jetstream.Stream) error {
+	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       br.cfg.Node,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+		FilterSubject: br.cfg.Prefix + ".>",
+		AckWait:       br.cfg.AckWait,
+	})
+	if err != nil {
+		return fmt.Errorf("natsbus: consumer %s: %w", br.cfg.Node, err)
+	}
+	br.consume, err = cons.Consume(br.receive, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		br.report(fmt.Errorf("natsbus: consume: %w", err))
+	}))
+	if err != nil {
+		return fmt.Errorf("natsbus: consume: %w", err)
+	}
+	return nil
+}
+
+// stopConsumer stops receiving and returns a channel closed once the
+// message being handled, if any, is done.
+func (br *Bridge) stopConsumer() <-chan struct{} {
+	if br.consume == nil {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	// Stop rather than Drain: draining waits for the pending pull request
+	// to expire, seconds after a server restart, and what it would deliver
+	// is redelivered to the durable consumer anyway.
+	br.consume.Stop()
+	return br.consume.Closed()
 }
 
 // Close stops publishing and receiving: it deregisters the outbound
@@ -190,13 +227,10 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 func (br *Bridge) Close(ctx context.Context) error {
 	br.once.Do(func() {
 		br.bus.DeregisterHandler(br.key)
-		// Stop rather than Drain: draining waits for the pending pull
-		// request to expire, seconds after a server restart, and what it
-		// would deliver is redelivered to the durable consumer anyway.
-		br.consume.Stop()
+		br.stopped = br.stopConsumer()
 	})
 	select {
-	case <-br.consume.Closed():
+	case <-br.stopped:
 		br.cancel()
 		return nil
 	case <-ctx.Done():

@@ -70,7 +70,7 @@ type node struct {
 	errs   []error
 }
 
-func newNode(t testing.TB, url, name, publish string, natsOpts ...nats.Option) *node {
+func newNode(t testing.TB, url, name, publish, receive string, natsOpts ...nats.Option) *node {
 	t.Helper()
 	gen, err := bus.NewGenerator(uint64(len(name)*31+int(name[0])), time.Time{})
 	if err != nil {
@@ -85,7 +85,7 @@ func newNode(t testing.TB, url, name, publish string, natsOpts ...nats.Option) *
 	}
 	n := &node{bus: b, nc: connect(t, url, natsOpts...)}
 	n.bridge, err = natsbus.New(context.Background(), b, n.nc, natsbus.Config{
-		Node: name, Publish: publish, Codec: codec,
+		Node: name, Publish: publish, Receive: receive, Codec: codec,
 		AckWait: time.Second, // redeliver what a reconnect loses quickly
 		OnError: func(err error) { n.mu.Lock(); n.errs = append(n.errs, err); n.mu.Unlock() },
 	})
@@ -163,9 +163,12 @@ func (c *collector) await(t testing.TB, n int) {
 // transaction, come back to A.
 func TestTwoNodesExchangeEvents(t *testing.T) {
 	s := startServer(t, t.TempDir(), -1)
-	a := newNode(t, s.ClientURL(), "a", `^order\.`)
-	b := newNode(t, s.ClientURL(), "b", `^invoice\.`)
+	a := newNode(t, s.ClientURL(), "a", `^order\.`, `^invoice\.`)
+	b := newNode(t, s.ClientURL(), "b", `^invoice\.`, `^order\.`)
 
+	c := newNode(t, s.ClientURL(), "c", "", `^invoice\.`) // receives invoices only
+	ordersOnC := collect(t, c.bus, "orders", `^order\.`)
+	invoicesOnC := collect(t, c.bus, "invoices", `^invoice\.`)
 	ordersOnB := collect(t, b.bus, "orders", `^order\.`)
 	invoicesOnA := collect(t, a.bus, "invoices", `^invoice\.`)
 	ordersOnA := collect(t, a.bus, "orders", `^order\.`)
@@ -188,6 +191,7 @@ func TestTwoNodesExchangeEvents(t *testing.T) {
 	}
 	ordersOnB.await(t, events)
 	invoicesOnA.await(t, events)
+	invoicesOnC.await(t, events)
 	time.Sleep(100 * time.Millisecond) // let any duplicate or echo arrive
 
 	if calls, distinct := ordersOnB.counts(); calls != events || distinct != events {
@@ -215,6 +219,9 @@ func TestTwoNodesExchangeEvents(t *testing.T) {
 	if calls, _ := ordersOnA.counts(); calls != events {
 		t.Errorf("A handled its own orders %d times; want %d (no echo)", calls, events)
 	}
+	if calls, _ := ordersOnC.counts(); calls != 0 {
+		t.Errorf("C, receiving only invoices, handled %d orders", calls)
+	}
 	if got, want := a.bridge.Stats(), (natsbus.Stats{Published: events, Received: events}); got != want {
 		t.Errorf("A stats = %+v; want %+v", got, want)
 	}
@@ -232,8 +239,8 @@ func TestServerRestartLosesAndDuplicatesNothing(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, dir, -1)
 	url := s.ClientURL()
-	a := newNode(t, url, "a", `^order\.`)
-	b := newNode(t, url, "b", "")
+	a := newNode(t, url, "a", `^order\.`, "")
+	b := newNode(t, url, "b", "", ".*")
 	got := collect(t, b.bus, "orders", `^order\.`)
 
 	const events = 200

@@ -3,11 +3,12 @@
 // when an application is spread over several.
 //
 // A [Bridge] joins one bus to one JetStream stream. Events emitted locally on
-// the topics its Publish expression matches are published to the stream,
-// with their ID, TxID, topic, source (this node) and time in message headers
-// and their data encoded by a [Codec]. A durable consumer named after the
-// node receives the events of other nodes and emits them on the local bus
-// with their original ID, TxID, topic, source and time.
+// the topics its [Config.Publish] expression matches are published to the
+// stream, with their ID, TxID, topic, source (this node) and time in message
+// headers and their data encoded by a [Codec]. A durable consumer named
+// after the node receives the events of other nodes on the topics
+// [Config.Receive] matches, and emits them on the local bus with their
+// original ID, TxID, topic, source and time.
 //
 // # Delivery
 //

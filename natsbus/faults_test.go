@@ -16,8 +16,8 @@ import (
 
 func TestClientReconnectLosesAndDuplicatesNothing(t *testing.T) {
 	s := startServer(t, t.TempDir(), -1)
-	a := newNode(t, s.ClientURL(), "a", `^order\.`)
-	b := newNode(t, s.ClientURL(), "b", "")
+	a := newNode(t, s.ClientURL(), "a", `^order\.`, "")
+	b := newNode(t, s.ClientURL(), "b", "", ".*")
 	got := collect(t, b.bus, "orders", `^order\.`)
 
 	const events = 200
@@ -67,7 +67,7 @@ func eventHeaders(id, topic string) map[string]string {
 
 func TestBadMessagesAreRejectedNotRedelivered(t *testing.T) {
 	s := startServer(t, t.TempDir(), -1)
-	b := newNode(t, s.ClientURL(), "b", "")
+	b := newNode(t, s.ClientURL(), "b", "", ".*")
 	got := collect(t, b.bus, "all", ".*")
 
 	rawPublish(t, b.nc, "bus.order.created", "m1", eventHeaders("e1", "order.created"), []byte("{not json"))
@@ -124,8 +124,8 @@ func TestBadMessagesAreRejectedNotRedelivered(t *testing.T) {
 
 func TestDuplicatesAreHandledOnce(t *testing.T) {
 	s := startServer(t, t.TempDir(), -1)
-	a := newNode(t, s.ClientURL(), "a", `^order\.`)
-	b := newNode(t, s.ClientURL(), "b", "")
+	a := newNode(t, s.ClientURL(), "a", `^order\.`, "")
+	b := newNode(t, s.ClientURL(), "b", "", ".*")
 	got := collect(t, b.bus, "orders", `^order\.`)
 
 	// Re-emitting an event with its ID publishes it again: the server drops
@@ -152,7 +152,7 @@ func TestDuplicatesAreHandledOnce(t *testing.T) {
 
 func TestTopicsThatAreNotSubjects(t *testing.T) {
 	s := startServer(t, t.TempDir(), -1)
-	a := newNode(t, s.ClientURL(), "a", `.*`)
+	a := newNode(t, s.ClientURL(), "a", `.*`, "")
 	_, err := a.bus.Emit(context.Background(), "bad.*.topic", 1)
 	if !errors.Is(err, natsbus.ErrSubject) {
 		t.Errorf("Emit on bad.*.topic: err = %v; want ErrSubject", err)
@@ -168,8 +168,8 @@ func TestAuthenticatedConnection(t *testing.T) {
 		t.Fatal("connected without credentials")
 	}
 	creds := nats.UserInfo("bus", "s3cret")
-	a := newNode(t, s.ClientURL(), "a", `^order\.`, creds)
-	b := newNode(t, s.ClientURL(), "b", "", creds)
+	a := newNode(t, s.ClientURL(), "a", `^order\.`, "", creds)
+	b := newNode(t, s.ClientURL(), "b", "", ".*", creds)
 	got := collect(t, b.bus, "orders", `^order\.`)
 	if _, err := a.bus.Emit(context.Background(), "order.created", Order{ID: "A-1"}); err != nil {
 		t.Fatal(err)
@@ -186,6 +186,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{Node: "a.b"},
 		{Node: "a", Prefix: "x.y"},
 		{Node: "a", Publish: "("},
+		{Node: "a", Receive: "["},
 	}
 	for _, cfg := range tests {
 		if br, err := natsbus.New(context.Background(), b, nc, cfg); err == nil {

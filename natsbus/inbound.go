@@ -16,19 +16,23 @@ func (br *Bridge) receive(msg jetstream.Msg) {
 	h := msg.Headers()
 	id, topic, source := h.Get(HeaderID), h.Get(HeaderTopic), h.Get(HeaderSource)
 	if source == br.cfg.Node {
-		// The stream holds this node's own events too; they were handled
-		// here when they were emitted.
-		br.ack(msg)
-		return
-	}
-	if br.seen.has(id) {
-		br.duplicates.Add(1)
+		// The stream holds this node's own events too, handled here when
+		// they were emitted.
 		br.ack(msg)
 		return
 	}
 	occurredAt, err := strconv.ParseInt(h.Get(HeaderOccurredAt), 10, 64)
 	if id == "" || topic == "" || err != nil {
 		br.reject(msg, fmt.Errorf("%w on %s: missing or malformed event headers", ErrMessage, msg.Subject()))
+		return
+	}
+	if !br.receiveRE.MatchString(topic) {
+		br.ack(msg) // not asked for
+		return
+	}
+	if br.seen.has(id) {
+		br.duplicates.Add(1)
+		br.ack(msg)
 		return
 	}
 	data, err := br.cfg.Codec.Decode(topic, msg.Data())

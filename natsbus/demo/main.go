@@ -66,12 +66,12 @@ func run(url string, orders int) error {
 	}
 
 	ctx := context.Background()
-	shop, err := newNode(ctx, url, "shop", 1, `^order\.`)
+	shop, err := newNode(ctx, url, "shop", 1, `^order\.`, `^invoice\.`)
 	if err != nil {
 		return err
 	}
 	defer shop.close()
-	billing, err := newNode(ctx, url, "billing", 2, `^invoice\.`)
+	billing, err := newNode(ctx, url, "billing", 2, `^invoice\.`, `^order\.`)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ type node struct {
 	nc     *nats.Conn
 }
 
-func newNode(ctx context.Context, url, name string, id uint64, publish string) (*node, error) {
+func newNode(ctx context.Context, url, name string, id uint64, publish, receive string) (*node, error) {
 	gen, err := bus.NewGenerator(id, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func newNode(ctx context.Context, url, name string, id uint64, publish string) (
 		return nil, err
 	}
 	br, err := natsbus.New(ctx, b, nc, natsbus.Config{
-		Node: name, Publish: publish, Codec: codec,
+		Node: name, Publish: publish, Receive: receive, Codec: codec,
 		OnError: func(err error) { fmt.Fprintln(os.Stderr, name+":", err) },
 	})
 	if err != nil {
