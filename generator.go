@@ -77,7 +77,7 @@ func (g *Generator) generateInto(buf *[16]byte) string {
 }
 
 // The counter takes the low counterBits of sequence.state, and the
-// milliseconds since sequence.start the bits above: packed in one word, both
+// milliseconds since sequence.startMs the bits above: packed in one word, both
 // advance in a single compare-and-swap, which is what monoton's sequencers,
 // storing them apart, get wrong under concurrency.
 const (
@@ -90,14 +90,16 @@ const (
 // the same byte sizes as monoton's own: 8 bytes of time, 4 of counter, 4 of
 // node.
 type sequence struct {
-	start   time.Time // carries a monotonic reading: IDs ignore clock steps
-	startMs uint64    // wall time of start, in Unix milliseconds
+	start   time.Time     // carries a monotonic reading: IDs ignore clock steps
+	startMs uint64        // wall time of start, in whole Unix milliseconds
+	startNs time.Duration // and the nanoseconds past startMs
 	state   atomic.Uint64
 }
 
 func newSequence() *sequence {
 	now := time.Now()
-	return &sequence{start: now, startMs: uint64(now.UnixMilli())}
+	ns := now.UnixNano()
+	return &sequence{start: now, startMs: uint64(ns / 1e6), startNs: time.Duration(ns % 1e6)}
 }
 
 func (*sequence) Max() uint64     { return maxCounter }
@@ -106,7 +108,9 @@ func (*sequence) MaxNode() uint64 { return MaxNode }
 
 // Next returns the time in Unix milliseconds and the counter for a new ID.
 func (s *sequence) Next() (uint64, uint64) {
-	now := uint64(time.Since(s.start) / time.Millisecond)
+	// Counting from startMs, not from start, so that the millisecond in an
+	// ID is the one the wall clock shows, not up to one behind.
+	now := uint64((s.startNs + time.Since(s.start)) / time.Millisecond)
 	for {
 		old := s.state.Load()
 		next := advance(old, now)
