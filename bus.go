@@ -28,18 +28,14 @@ func (n Next) Generate() string { return n() }
 // A Bus must not be copied after first use.
 type Bus struct {
 	idgen IDGenerator
-	gen   *Generator // idgen, if it is a *Generator: Emit's allocation-free path
 
-	// topics indexes the registered topics for Emit, which reads it without
-	// a lock. Writers change it in place, and replace it only to grow it.
+	// topics indexes the registered topics. Emit reads it without a lock;
+	// writers, holding mu, change it in place and replace it only to grow it.
 	topics atomic.Pointer[table]
 
-	mu sync.Mutex // guards the fields below; never held while user code runs
-	// topicList holds the same entries as topics, for writers, which need to
-	// range over them.
-	topicList map[string]*topicEntry
-	handlers  map[string]*registration
-	lastSeq   uint64 // sequence number of the newest registration
+	mu       sync.Mutex // used only by writers and queries; never held while user code runs
+	handlers map[string]*registration
+	lastSeq  uint64 // sequence number of the newest registration
 }
 
 var errNilGenerator = errors.New("bus: Next() id generator func can't be nil")
@@ -52,11 +48,10 @@ func NewBus(g IDGenerator) (*Bus, error) {
 	if n, ok := g.(Next); ok && n == nil {
 		return nil, errNilGenerator
 	}
-	gen, _ := g.(*Generator)
-	if gen != nil && gen.seq == nil {
+	if gen, ok := g.(*Generator); ok && gen.seq == nil {
 		return nil, errors.New("bus: Generator not created with NewGenerator")
 	}
-	return &Bus{idgen: g, gen: gen}, nil
+	return &Bus{idgen: g}, nil
 }
 
 // Emit creates an event on topic carrying data and calls every handler whose
@@ -87,7 +82,8 @@ func (b *Bus) Emit(ctx context.Context, topic string, data any, opts ...EmitOpti
 	}
 	var e *Event
 	var idBuf *[16]byte
-	if b.gen != nil {
+	gen, _ := b.idgen.(*Generator)
+	if gen != nil {
 		ew := new(eventWithID)
 		e, idBuf = &ew.Event, &ew.id
 	} else {
@@ -99,8 +95,8 @@ func (b *Bus) Emit(ctx context.Context, topic string, data any, opts ...EmitOpti
 	}
 	if e.ID == "" {
 		switch {
-		case idBuf != nil:
-			e.ID = b.gen.generateInto(idBuf)
+		case gen != nil:
+			e.ID = gen.generateInto(idBuf)
 		case b.idgen != nil:
 			e.ID = b.idgen.Generate()
 		default:

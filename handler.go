@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -89,8 +90,8 @@ func (b *Bus) RegisterHandler(key string, h *Handler) error {
 		r.seq = b.lastSeq
 	}
 	b.handlers[key] = r
-	for name, t := range b.topicList {
-		if r.matches(name) {
+	for t := range b.registeredTopics() {
+		if r.matches(t.name) {
 			t.replace(old, r)
 		} else {
 			t.replace(old, nil)
@@ -110,7 +111,7 @@ func (b *Bus) DeregisterHandler(key string) {
 		return
 	}
 	delete(b.handlers, key)
-	for _, t := range b.topicList {
+	for t := range b.registeredTopics() {
 		t.replace(old, nil)
 	}
 }
@@ -138,9 +139,9 @@ func (b *Bus) HandlerTopicSubscriptions(key string) []string {
 		return []string{}
 	}
 	topics := []string{}
-	for name := range b.topicList {
-		if r.matches(name) {
-			topics = append(topics, name)
+	for t := range b.registeredTopics() {
+		if r.matches(t.name) {
+			topics = append(topics, t.name)
 		}
 	}
 	slices.Sort(topics)
@@ -156,16 +157,6 @@ func (b *Bus) sortedRegistrations(keep func(*registration) bool) []*registration
 			regs = append(regs, r)
 		}
 	}
-	slices.SortFunc(regs, func(x, y *registration) int { return cmpSeq(x.seq, y.seq) })
+	slices.SortFunc(regs, func(x, y *registration) int { return cmp.Compare(x.seq, y.seq) })
 	return regs
-}
-
-func cmpSeq(x, y uint64) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
 }

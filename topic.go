@@ -1,7 +1,9 @@
 package bus
 
 import (
+	"cmp"
 	"fmt"
+	"iter"
 	"slices"
 	"sync/atomic"
 	"unicode"
@@ -24,6 +26,14 @@ func (b *Bus) lookup(name string) *topicEntry {
 	return nil
 }
 
+// registeredTopics yields every registered topic. b.mu must be held.
+func (b *Bus) registeredTopics() iter.Seq[*topicEntry] {
+	if t := b.topics.Load(); t != nil {
+		return t.all()
+	}
+	return func(func(*topicEntry) bool) {}
+}
+
 // replace publishes a new subscriber list without old and with add inserted
 // at its place in delivery order. Either may be nil. b.mu must be held.
 func (t *topicEntry) replace(old, add *registration) {
@@ -40,7 +50,7 @@ func (t *topicEntry) replace(old, add *registration) {
 	}
 	if add != nil {
 		at, _ := slices.BinarySearchFunc(next, add.seq, func(s subscriber, seq uint64) int {
-			return cmpSeq(s.reg.seq, seq)
+			return cmp.Compare(s.reg.seq, seq)
 		})
 		next = slices.Insert(next, at, subscriber{handle: add.handle, reg: add})
 	}
@@ -62,12 +72,11 @@ func (b *Bus) RegisterTopics(topics ...string) error {
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.topicList == nil {
-		b.topicList = make(map[string]*topicEntry)
+	if b.topics.Load() == nil {
 		b.topics.Store(newTable(minTableSize))
 	}
 	for _, name := range topics {
-		if _, ok := b.topicList[name]; ok {
+		if b.lookup(name) != nil {
 			continue
 		}
 		t := &topicEntry{name: name}
@@ -77,7 +86,6 @@ func (b *Bus) RegisterTopics(topics ...string) error {
 			subs[i] = subscriber{handle: r.handle, reg: r}
 		}
 		t.subs.Store(&subs)
-		b.topicList[name] = t
 		b.topics.Store(b.topics.Load().insert(t))
 	}
 	return nil
@@ -104,20 +112,19 @@ func validateTopic(name string) error {
 func (b *Bus) DeregisterTopics(topics ...string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, name := range topics {
-		if _, ok := b.topicList[name]; ok {
-			delete(b.topicList, name)
-			b.topics.Load().remove(name)
+	if t := b.topics.Load(); t != nil {
+		for _, name := range topics {
+			t.remove(name)
 		}
 	}
 }
 
 // Topics returns the names of the registered topics in sorted order.
 func (b *Bus) Topics() []string {
+	names := []string{}
 	b.mu.Lock()
-	names := make([]string, 0, len(b.topicList))
-	for name := range b.topicList {
-		names = append(names, name)
+	for t := range b.registeredTopics() {
+		names = append(names, t.name)
 	}
 	b.mu.Unlock()
 	slices.Sort(names)
