@@ -67,8 +67,7 @@ type Async struct {
 	// reading, so once Close holds it for writing no send is in flight and
 	// the queue can be closed.
 	intake  sync.RWMutex
-	closed  bool
-	closing chan struct{} // closed by Close: blocked senders give up
+	closing chan struct{} // closed by Close first: senders give up
 	queue   chan asyncItem
 
 	abandon atomic.Bool   // set when Close's context is done: drop what is left
@@ -136,8 +135,13 @@ func (a *Async) Handle(e *Event) {
 func (a *Async) enqueue(e *Event) error {
 	a.intake.RLock()
 	defer a.intake.RUnlock()
-	if a.closed {
-		return fmt.Errorf("%w: event %s on %s not queued", ErrClosed, e.ID, e.Topic)
+	// Once the queue is closed, sending on it would panic; closing is
+	// closed before it, so checking closing here, under the read lock, is
+	// enough.
+	select {
+	case <-a.closing:
+		return errNotQueued(e)
+	default:
 	}
 	seq := a.progress.start()
 	done := e.Context().Done()
@@ -150,8 +154,12 @@ func (a *Async) enqueue(e *Event) error {
 		return fmt.Errorf("bus: async handler %q: queue full, event %s on %s not queued: %w", a.key, e.ID, e.Topic, e.Context().Err())
 	case <-a.closing:
 		a.progress.finish(seq)
-		return fmt.Errorf("%w: event %s on %s not queued", ErrClosed, e.ID, e.Topic)
+		return errNotQueued(e)
 	}
+}
+
+func errNotQueued(e *Event) error {
+	return fmt.Errorf("%w: event %s on %s not queued", ErrClosed, e.ID, e.Topic)
 }
 
 func (a *Async) work() {
@@ -205,7 +213,6 @@ func (a *Async) Close(ctx context.Context) error {
 	a.once.Do(func() {
 		close(a.closing)
 		a.intake.Lock() // waits for in-flight senders, which now give up
-		a.closed = true
 		close(a.queue)
 		a.intake.Unlock()
 	})

@@ -31,7 +31,9 @@ func (e *topicNotFoundError) Unwrap() error { return ErrTopicNotFound }
 
 // PanicError reports a handler that panicked. The bus recovers the panic so
 // that the remaining handlers still run and the emitter is not brought down;
-// Emit returns the PanicError instead.
+// Emit returns the PanicError instead, and an [Async] handler passes it to
+// its OnError. A handler that panics with an error fails the event on
+// purpose: the PanicError unwraps to that error.
 type PanicError struct {
 	// Key is the key the panicking handler was registered under.
 	Key string

@@ -29,9 +29,10 @@
 //
 // Nothing fails silently: what goes wrong outside an Emit call — a payload
 // that cannot be decoded, a topic not registered on this bus, a handler that
-// panicked on a received event — is counted in [Bridge.Stats] and passed to
-// [Config.OnError]. A message that cannot be decoded is terminated, so
-// JetStream does not redeliver it forever.
+// panicked on a received event — is passed to [Config.OnError], and the
+// first two are counted as Rejected in [Bridge.Stats]. A message that
+// cannot be decoded is terminated, so JetStream does not redeliver it
+// forever.
 //
 // # Subjects
 //
