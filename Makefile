@@ -15,8 +15,11 @@ test:
 		(cd $$dir && go test -race -count=1 ./...); \
 	done
 
-# lint checks formatting, vet, staticcheck and go.mod tidiness in every module.
+# lint checks that no build output is tracked, then formatting, vet,
+# staticcheck and go.mod tidiness in every module.
 lint: $(STATICCHECK)
+	@ignored=$$(git ls-files -ci --exclude-standard); if [ -n "$$ignored" ]; then \
+		echo "tracked files that .gitignore excludes:"; echo "$$ignored"; exit 1; fi
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then \
 		echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	@set -e; for dir in $(MODULE_DIRS); do \
