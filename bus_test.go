@@ -131,6 +131,7 @@ func TestMatcherIsUnanchoredRegexp(t *testing.T) {
 	}{
 		{".*", []string{"order.created", "reorder", "user.created"}},
 		{"", []string{"order.created", "reorder", "user.created"}},
+		{"*", []string{"order.created", "reorder", "user.created"}},
 		{"order", []string{"order.created", "reorder"}},
 		{`^order\.`, []string{"order.created"}},
 		{"created$", []string{"order.created", "user.created"}},
@@ -177,11 +178,13 @@ func TestRegisterTopicsRefusesBadNames(t *testing.T) {
 		name, topic, wantErr string
 	}{
 		{"empty", "", `bus: invalid topic: empty name`},
-		{"space", "order created", `bus: invalid topic "order created": contains whitespace or control character U+0020`},
-		{"tab", "order\tcreated", `bus: invalid topic "order\tcreated": contains whitespace or control character U+0009`},
-		{"newline", "order\n", `bus: invalid topic "order\n": contains whitespace or control character U+000A`},
-		{"NUL", "a\x00", `bus: invalid topic "a\x00": contains whitespace or control character U+0000`},
-		{"non-breaking space", "a\u00a0b", `bus: invalid topic "a\u00a0b": contains whitespace or control character U+00A0`},
+		{"leading space", " order", `bus: invalid topic " order": leading or trailing whitespace`},
+		{"trailing space", "order ", `bus: invalid topic "order ": leading or trailing whitespace`},
+		{"trailing non-breaking space", "order\u00a0", `bus: invalid topic "order\u00a0": leading or trailing whitespace`},
+		{"only spaces", "   ", `bus: invalid topic "   ": leading or trailing whitespace`},
+		{"tab", "order\tcreated", `bus: invalid topic "order\tcreated": contains control character U+0009`},
+		{"newline", "order\n", `bus: invalid topic "order\n": contains control character U+000A`},
+		{"NUL", "a\x00", `bus: invalid topic "a\x00": contains control character U+0000`},
 		{"invalid UTF-8", "a\xffb", `bus: invalid topic "a\xffb": invalid UTF-8`},
 	}
 	for _, tt := range tests {
@@ -195,6 +198,22 @@ func TestRegisterTopicsRefusesBadNames(t *testing.T) {
 				t.Errorf("after a refused RegisterTopics, Topics() = %q; want none", got)
 			}
 		})
+	}
+}
+
+func TestNamesWithInnerSpaces(t *testing.T) {
+	b, _ := newBus(t, "service added", "runtime begin", "service.removed")
+	r := &recorder{}
+	mustRegister(t, b, "all", r.handler("all", "*"))
+	mustRegister(t, b, "services", r.handler("services", "^service "))
+	mustEmit(t, b, nil, "service added", nil)
+	mustEmit(t, b, nil, "runtime begin", nil)
+	mustEmit(t, b, nil, "service.removed", nil)
+	if got, want := r.take(), []string{"all", "services", "all", "all"}; !slices.Equal(got, want) {
+		t.Errorf("deliveries = %q; want %q", got, want)
+	}
+	if got, want := b.HandlerTopicSubscriptions("services"), []string{"service added"}; !slices.Equal(got, want) {
+		t.Errorf("HandlerTopicSubscriptions(services) = %q; want %q", got, want)
 	}
 }
 

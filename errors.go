@@ -12,8 +12,8 @@ var (
 	ErrTopicNotFound = errors.New("bus: topic not found")
 
 	// ErrInvalidTopic is returned, wrapped, by RegisterTopics for an empty
-	// topic name or one that contains whitespace, control characters or
-	// invalid UTF-8.
+	// topic name, one with leading or trailing whitespace, and one that
+	// contains control characters or invalid UTF-8.
 	ErrInvalidTopic = errors.New("bus: invalid topic")
 
 	// ErrInvalidHandler is returned, wrapped, by RegisterHandler for an empty

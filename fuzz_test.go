@@ -21,6 +21,7 @@ func FuzzRegisterAndEmit(f *testing.F) {
 	f.Add("reorder", "order", "k")
 	f.Add("ü.topic", `\p{L}`, "unicode")
 	f.Add("x", "", "empty-matcher")
+	f.Add("service added", "*", "every")
 	f.Fuzz(func(t *testing.T, topic, matcher, key string) {
 		b, err := bus.NewBus(bus.Next(func() string { return "id" }))
 		if err != nil {
@@ -28,7 +29,11 @@ func FuzzRegisterAndEmit(f *testing.F) {
 		}
 		calls := 0
 		regErr := b.RegisterHandler(key, &bus.Handler{Matcher: matcher, Handle: func(*bus.Event) { calls++ }})
-		re, reErr := regexp.Compile(matcher)
+		pattern := matcher
+		if pattern == "*" { // the bus reads a lone * as "every topic"
+			pattern = ".*"
+		}
+		re, reErr := regexp.Compile(pattern)
 		if wantErr := key == "" || reErr != nil; (regErr != nil) != wantErr || (regErr != nil && !errors.Is(regErr, bus.ErrInvalidHandler)) {
 			t.Fatalf("RegisterHandler(%q, %q) = %v", key, matcher, regErr)
 		}

@@ -19,8 +19,9 @@ type Handler struct {
 	// Matcher is a regular expression in the syntax of package regexp. A
 	// topic matches if the expression matches any part of its name, as with
 	// regexp.MatchString: "order" matches "order.created" and "reorder";
-	// "^order\." matches only names starting with "order.". ".*" and ""
-	// match every topic.
+	// "^order\." matches only names starting with "order.". ".*", "" and
+	// "*" match every topic: a lone "*", not a valid regular expression,
+	// is read as ".*", as module kernels use it to subscribe to everything.
 	Matcher string
 }
 
@@ -69,7 +70,7 @@ func (b *Bus) RegisterHandler(key string, h *Handler) error {
 	if h.Handle == nil {
 		return fmt.Errorf("%w %q: nil Handle func", ErrInvalidHandler, key)
 	}
-	re, err := regexp.Compile(h.Matcher)
+	re, err := compileMatcher(h.Matcher)
 	if err != nil {
 		return fmt.Errorf("%w %q: matcher: %w", ErrInvalidHandler, key, err)
 	}
@@ -98,6 +99,14 @@ func (b *Bus) RegisterHandler(key string, h *Handler) error {
 		}
 	}
 	return nil
+}
+
+// compileMatcher compiles a Handler's Matcher.
+func compileMatcher(m string) (*regexp.Regexp, error) {
+	if m == "*" {
+		m = ".*"
+	}
+	return regexp.Compile(m)
 }
 
 // DeregisterHandler removes the handler registered under key from every

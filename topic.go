@@ -91,6 +91,10 @@ func (b *Bus) RegisterTopics(topics ...string) error {
 	return nil
 }
 
+// validateTopic refuses names that cannot be told apart or printed
+// faithfully in logs and errors. Inner spaces are allowed, since service
+// meshes name lifecycle events like "service added"; leading and trailing
+// ones are not, as "order " and "order" would look alike.
 func validateTopic(name string) error {
 	if name == "" {
 		return fmt.Errorf("%w: empty name", ErrInvalidTopic)
@@ -99,9 +103,14 @@ func validateTopic(name string) error {
 		return fmt.Errorf("%w %q: invalid UTF-8", ErrInvalidTopic, name)
 	}
 	for _, r := range name {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return fmt.Errorf("%w %q: contains whitespace or control character %U", ErrInvalidTopic, name, r)
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%w %q: contains control character %U", ErrInvalidTopic, name, r)
 		}
+	}
+	first, _ := utf8.DecodeRuneInString(name)
+	last, _ := utf8.DecodeLastRuneInString(name)
+	if unicode.IsSpace(first) || unicode.IsSpace(last) {
+		return fmt.Errorf("%w %q: leading or trailing whitespace", ErrInvalidTopic, name)
 	}
 	return nil
 }

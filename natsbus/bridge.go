@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/gobus/bus"
 	"github.com/nats-io/nats.go"
@@ -138,10 +139,10 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 	if cfg.PublishTimeout <= 0 {
 		cfg.PublishTimeout = 30 * time.Second
 	}
-	if _, err := regexp.Compile(cfg.Publish); err != nil {
+	if _, err := compileMatcher(cfg.Publish); err != nil {
 		return nil, fmt.Errorf("natsbus: publish matcher: %w", err)
 	}
-	receive, err := regexp.Compile(cfg.Receive)
+	receive, err := compileMatcher(cfg.Receive)
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: receive matcher: %w", err)
 	}
@@ -255,11 +256,27 @@ func (br *Bridge) report(err error) {
 	}
 }
 
-// subject returns the subject topic is published on.
+// compileMatcher compiles a Publish or Receive matcher the way
+// bus.Handler.Matcher is read: a lone "*" means every topic.
+func compileMatcher(m string) (*regexp.Regexp, error) {
+	if m == "*" {
+		m = ".*"
+	}
+	return regexp.Compile(m)
+}
+
+// subject returns the subject topic is published on. Bus topics may hold
+// inner spaces; subjects may not, and "*", ">" and empty tokens have other
+// meanings there, so such topics cannot cross the bridge.
 func (br *Bridge) subject(topic string) (string, error) {
 	for _, token := range strings.Split(topic, ".") {
-		if token == "" || token == "*" || token == ">" {
-			return "", fmt.Errorf("%w: %q", ErrSubject, topic)
+		switch {
+		case token == "":
+			return "", fmt.Errorf("%w: %q has an empty token", ErrSubject, topic)
+		case token == "*" || token == ">":
+			return "", fmt.Errorf("%w: %q has the wildcard token %q", ErrSubject, topic, token)
+		case strings.IndexFunc(token, unicode.IsSpace) >= 0:
+			return "", fmt.Errorf("%w: %q contains whitespace", ErrSubject, topic)
 		}
 	}
 	return br.cfg.Prefix + "." + topic, nil

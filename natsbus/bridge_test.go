@@ -80,7 +80,7 @@ func newNode(t testing.TB, url, name, publish, receive string, natsOpts ...nats.
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.RegisterTopics("order.created", "invoice.created", "bad.*.topic"); err != nil {
+	if err := b.RegisterTopics("order.created", "invoice.created", "bad.*.topic", "bad.>", "bad..topic", "service added"); err != nil {
 		t.Fatal(err)
 	}
 	n := &node{bus: b, nc: connect(t, url, natsOpts...)}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,10 +153,21 @@ func TestDuplicatesAreHandledOnce(t *testing.T) {
 
 func TestTopicsThatAreNotSubjects(t *testing.T) {
 	s := startServer(t, t.TempDir(), -1)
-	a := newNode(t, s.ClientURL(), "a", `.*`, "")
-	_, err := a.bus.Emit(context.Background(), "bad.*.topic", 1)
-	if !errors.Is(err, natsbus.ErrSubject) {
-		t.Errorf("Emit on bad.*.topic: err = %v; want ErrSubject", err)
+	a := newNode(t, s.ClientURL(), "a", `*`, "")
+	tests := []struct{ topic, wantErr string }{
+		{"bad.*.topic", `natsbus: topic is not a valid NATS subject: "bad.*.topic" has the wildcard token "*"`},
+		{"bad.>", `natsbus: topic is not a valid NATS subject: "bad.>" has the wildcard token ">"`},
+		{"bad..topic", `natsbus: topic is not a valid NATS subject: "bad..topic" has an empty token`},
+		{"service added", `natsbus: topic is not a valid NATS subject: "service added" contains whitespace`},
+	}
+	for _, tt := range tests {
+		_, err := a.bus.Emit(context.Background(), tt.topic, 1)
+		if !errors.Is(err, natsbus.ErrSubject) || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("Emit(%q) error = %v; want ErrSubject: %s", tt.topic, err, tt.wantErr)
+		}
+	}
+	if st := a.bridge.Stats(); st.Published != 0 {
+		t.Errorf("Stats() = %+v; want nothing published", st)
 	}
 }
 
