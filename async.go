@@ -24,15 +24,17 @@ type AsyncOptions struct {
 	// context is done.
 	QueueSize int
 	// OnError, if set, is called with every event that could not be queued
-	// and every panic of the handler, as an error. It may be called from
-	// several goroutines at once.
+	// and every failure of the handler: a [*HandlerError] for an error it
+	// returned, a [*PanicError] for a panic. It may be called from several
+	// goroutines at once.
 	OnError func(e *Event, err error)
 }
 
 // AsyncStats counts what happened to the events given to an [Async] handler.
 type AsyncStats struct {
 	Queued   uint64 // events accepted into the queue
-	Handled  uint64 // events the handler returned from, panics included
+	Handled  uint64 // events the handler returned from, failures included
+	Failed   uint64 // events whose handler returned an error
 	Panicked uint64 // events whose handler panicked
 	Dropped  uint64 // events refused: queue full until the emit's context was done, or closed
 }
@@ -49,8 +51,9 @@ type AsyncStats struct {
 // full until the emit's context was done, or the handler was closed) is
 // counted in Stats, passed to OnError, and reported to the emitter: Emit
 // returns a [*PanicError] for the handler's key that unwraps to the reason.
-// A panic in the handler is recovered on the worker, counted and passed to
-// OnError as a *PanicError; the worker goes on.
+// An error the handler returns is counted and passed to OnError as a
+// [*HandlerError]; a panic is recovered on the worker, counted and passed to
+// OnError as a *PanicError. Either way the worker goes on.
 //
 // All methods are safe for concurrent use. Call Close to stop the workers.
 //
@@ -60,7 +63,7 @@ type AsyncStats struct {
 // for instance, not for handlers that only compute.
 type Async struct {
 	key     string
-	handle  func(*Event)
+	handle  func(*Event) error
 	onError func(*Event, error)
 
 	// intake guards sending on queue against Close: senders hold it for
@@ -76,7 +79,7 @@ type Async struct {
 
 	progress progress // which events are finished, for Wait
 
-	queued, handled, panicked, dropped atomic.Uint64 // for Stats
+	queued, handled, failed, panicked, dropped atomic.Uint64 // for Stats
 }
 
 type asyncItem struct {
@@ -85,8 +88,9 @@ type asyncItem struct {
 }
 
 // NewAsync returns an Async that calls handle for each event on its own
-// workers, reporting panics under key. opts may be nil.
-func NewAsync(key string, handle func(*Event), opts *AsyncOptions) *Async {
+// workers, reporting its failures under key. handle is a func(*Event) or,
+// for a handler that can fail, a func(*Event) error. opts may be nil.
+func NewAsync[F func(*Event) | func(*Event) error](key string, handle F, opts *AsyncOptions) *Async {
 	var o AsyncOptions
 	if opts != nil {
 		o = *opts
@@ -97,9 +101,16 @@ func NewAsync(key string, handle func(*Event), opts *AsyncOptions) *Async {
 	if o.QueueSize < 1 {
 		o.QueueSize = 1024
 	}
+	var h func(*Event) error
+	switch f := any(handle).(type) {
+	case func(*Event):
+		h = func(e *Event) error { f(e); return nil }
+	case func(*Event) error:
+		h = f
+	}
 	a := &Async{
 		key:     key,
-		handle:  handle,
+		handle:  h,
 		onError: o.OnError,
 		closing: make(chan struct{}),
 		queue:   make(chan asyncItem, o.QueueSize),
@@ -168,9 +179,8 @@ func (a *Async) work() {
 			a.dropped.Add(1)
 			a.report(item.e, fmt.Errorf("%w before event %s on %s was handled", ErrClosed, item.e.ID, item.e.Topic))
 		} else {
-			if perr := a.call(item.e); perr != nil {
-				a.panicked.Add(1)
-				a.report(item.e, perr)
+			if err := a.call(item.e); err != nil {
+				a.report(item.e, err)
 			}
 			a.handled.Add(1)
 		}
@@ -178,14 +188,19 @@ func (a *Async) work() {
 	}
 }
 
-// call runs the handler, turning a panic into a *PanicError.
-func (a *Async) call(e *Event) (perr *PanicError) {
+// call runs the handler, counting its failure and returning it as a
+// *HandlerError or *PanicError.
+func (a *Async) call(e *Event) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			perr = newPanicError(a.key, r)
+			a.panicked.Add(1)
+			err = newPanicError(a.key, r)
 		}
 	}()
-	a.handle(e)
+	if herr := a.handle(e); herr != nil {
+		a.failed.Add(1)
+		return &HandlerError{Key: a.key, Err: herr}
+	}
 	return nil
 }
 
@@ -230,6 +245,7 @@ func (a *Async) Stats() AsyncStats {
 	return AsyncStats{
 		Queued:   a.queued.Load(),
 		Handled:  a.handled.Load(),
+		Failed:   a.failed.Load(),
 		Panicked: a.panicked.Load(),
 		Dropped:  a.dropped.Load(),
 	}

@@ -182,6 +182,35 @@ func TestAsyncPanicsAreRecoveredAndReported(t *testing.T) {
 	}
 }
 
+func TestAsyncReturnedErrorsAreReported(t *testing.T) {
+	defer checkNoAsyncGoroutines(t)
+	var mu sync.Mutex
+	var reported []error
+	a := bus.NewAsync("mailer", func(e *bus.Event) error {
+		if e.Data == "bounce" {
+			return errDeclined
+		}
+		return nil
+	}, &bus.AsyncOptions{OnError: func(_ *bus.Event, err error) {
+		mu.Lock()
+		reported = append(reported, err)
+		mu.Unlock()
+	}})
+	b := asyncBus(t, a)
+	mustEmit(t, b, context.Background(), "t", "bounce")
+	mustEmit(t, b, context.Background(), "t", "fine")
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var he *bus.HandlerError
+	if len(reported) != 1 || !errors.Is(reported[0], errDeclined) || !errors.As(reported[0], &he) || he.Key != "mailer" {
+		t.Errorf("OnError got %v; want one *HandlerError for key mailer wrapping errDeclined", reported)
+	}
+	if got, want := a.Stats(), (bus.AsyncStats{Queued: 2, Handled: 2, Failed: 1}); got != want {
+		t.Errorf("Stats() = %+v; want %+v", got, want)
+	}
+}
+
 func TestAsyncClose(t *testing.T) {
 	defer checkNoAsyncGoroutines(t)
 	var handled atomic.Int64

@@ -33,6 +33,8 @@ type Bus struct {
 	// writers, holding mu, change it in place and replace it only to grow it.
 	topics atomic.Pointer[table]
 
+	obs Observer // nil unless NewBus was given WithObserver
+
 	mu       sync.Mutex // used only by writers and queries; never held while user code runs
 	handlers map[string]*registration
 	lastSeq  uint64 // sequence number of the newest registration
@@ -40,8 +42,9 @@ type Bus struct {
 
 var errNilGenerator = errors.New("bus: Next() id generator func can't be nil")
 
-// NewBus returns a Bus that takes event IDs from g. It fails if g is nil.
-func NewBus(g IDGenerator) (*Bus, error) {
+// NewBus returns a Bus that takes event IDs from g, configured by opts. It
+// fails if g is nil.
+func NewBus(g IDGenerator, opts ...Option) (*Bus, error) {
 	if g == nil {
 		return nil, errNilGenerator
 	}
@@ -51,7 +54,11 @@ func NewBus(g IDGenerator) (*Bus, error) {
 	if gen, ok := g.(*Generator); ok && gen.seq == nil {
 		return nil, errors.New("bus: Generator not created with NewGenerator")
 	}
-	return &Bus{idgen: g}, nil
+	b := &Bus{idgen: g}
+	for _, o := range opts {
+		o.apply(b)
+	}
+	return b, nil
 }
 
 // Emit creates an event on topic carrying data and calls every handler whose
@@ -65,9 +72,10 @@ func NewBus(g IDGenerator) (*Bus, error) {
 // re-emit an event received from another process.
 //
 // Emit fails with an error wrapping [ErrTopicNotFound], and returns a nil
-// event, if topic is not registered. If handlers panic, the others still run
-// and Emit returns the event together with one [*PanicError] per panic,
-// joined with [errors.Join] when there are several.
+// event, if topic is not registered. If handlers fail, by returning an
+// error or by panicking, the others still run and Emit returns the event
+// together with one [*HandlerError] or [*PanicError] per failure, joined
+// with [errors.Join] when there are several.
 func (b *Bus) Emit(ctx context.Context, topic string, data any, opts ...EmitOption) (*Event, error) {
 	t := b.lookup(topic)
 	if t == nil {
@@ -114,42 +122,59 @@ func (b *Bus) Emit(ctx context.Context, topic string, data any, opts ...EmitOpti
 		}
 	}
 	e.ownTx = e.TxID != inherited
+	if b.obs != nil {
+		return e, deliverObserved(b.obs, e, subs)
+	}
 	return e, deliver(e, subs)
 }
 
-// deliver calls each subscriber with e. A panicking handler is recorded and
+// deliver calls each subscriber with e. A failing handler is recorded and
 // delivery resumes with the next one; see callFrom for why this costs one
 // deferred call per Emit rather than one per handler.
 func deliver(e *Event, subs []subscriber) error {
-	next, perr := callFrom(e, subs, 0)
-	if perr == nil {
-		return nil // the common case: no handler panicked
+	next, err := callFrom(e, subs, 0)
+	if err == nil {
+		return nil // the common case: every handler succeeded
 	}
-	errs := []error{perr}
+	errs := []error{err}
 	for next < len(subs) {
-		next, perr = callFrom(e, subs, next)
-		if perr != nil {
-			errs = append(errs, perr)
+		if next, err = callFrom(e, subs, next); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	if len(errs) == 1 {
-		return errs[0]
-	}
-	return errors.Join(errs...)
+	return joinErrors(errs)
 }
 
-// callFrom calls subs[i:] in order. If a handler panics, it stops there and
-// returns the panic and the index of the next handler, so the caller can go
-// on; otherwise it returns len(subs) and nil.
-func callFrom(e *Event, subs []subscriber, i int) (next int, perr *PanicError) {
+// callFrom calls subs[i:] in order. If a handler fails, it stops there and
+// returns its [*HandlerError] or [*PanicError] and the index of the next
+// handler, so the caller can go on; otherwise it returns len(subs) and nil.
+// Recovering here, once for a run of handlers, rather than in a deferred
+// call around each, keeps the common case to one deferred call per Emit.
+func callFrom(e *Event, subs []subscriber, i int) (next int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			perr = newPanicError(subs[next].reg.key, r)
+			err = newPanicError(subs[next].reg.key, r)
 			next++
 		}
 	}()
 	for next = i; next < len(subs); next++ {
-		subs[next].handle(e)
+		s := &subs[next]
+		if s.handle != nil {
+			s.handle(e)
+		} else if herr := s.handleErr(e); herr != nil {
+			return next + 1, &HandlerError{Key: s.reg.key, Err: herr}
+		}
 	}
 	return next, nil
+}
+
+// joinErrors returns nil, the one error, or all of them joined.
+func joinErrors(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return errors.Join(errs...)
 }

@@ -243,7 +243,9 @@ func TestRegisterHandlerRefusesBadInput(t *testing.T) {
 	}{
 		{"empty key", "", &bus.Handler{Handle: noop}, `bus: invalid handler: empty key`},
 		{"nil handler", "k", nil, `bus: invalid handler "k": nil *Handler`},
-		{"nil Handle", "k", &bus.Handler{Matcher: ".*"}, `bus: invalid handler "k": nil Handle func`},
+		{"neither Handle nor HandleErr", "k", &bus.Handler{Matcher: ".*"}, `bus: invalid handler "k": set exactly one of Handle and HandleErr`},
+		{"both Handle and HandleErr", "k", &bus.Handler{Handle: noop, HandleErr: func(*bus.Event) error { return nil }},
+			`bus: invalid handler "k": set exactly one of Handle and HandleErr`},
 		{"bad regexp", "k", &bus.Handler{Matcher: "order.(", Handle: noop},
 			"bus: invalid handler \"k\": matcher: error parsing regexp: missing closing ): `order.(`"},
 	}

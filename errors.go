@@ -17,8 +17,8 @@ var (
 	ErrInvalidTopic = errors.New("bus: invalid topic")
 
 	// ErrInvalidHandler is returned, wrapped, by RegisterHandler for an empty
-	// key, a nil *Handler, a nil Handle func or a matcher that is not a valid
-	// regular expression.
+	// key, a nil *Handler, one that sets neither or both of Handle and
+	// HandleErr, or a matcher that is not a valid regular expression.
 	ErrInvalidHandler = errors.New("bus: invalid handler")
 )
 
@@ -58,3 +58,22 @@ func (e *PanicError) Unwrap() error {
 	err, _ := e.Value.(error)
 	return err
 }
+
+// HandlerError reports a handler that failed an event by returning an error
+// from its HandleErr func. Emit returns it, and an [Async] handler passes it
+// to its OnError.
+type HandlerError struct {
+	// Key is the key the failing handler was registered under.
+	Key string
+	// Err is the error the handler returned.
+	Err error
+}
+
+// Error returns "bus: handler KEY failed: ERR".
+func (e *HandlerError) Error() string {
+	return fmt.Sprintf("bus: handler %q failed: %v", e.Key, e.Err)
+}
+
+// Unwrap returns the handler's error, so that errors.Is and errors.As see
+// through it.
+func (e *HandlerError) Unwrap() error { return e.Err }

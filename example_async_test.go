@@ -29,7 +29,7 @@ func ExampleAsync() {
 	fmt.Printf("%+v\n", resizer.Stats())
 	// Output:
 	// 10 thumbnails
-	// {Queued:10 Handled:10 Panicked:0 Dropped:0}
+	// {Queued:10 Handled:10 Failed:0 Panicked:0 Dropped:0}
 }
 
 type Payment struct {

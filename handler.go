@@ -8,14 +8,20 @@ import (
 	"strings"
 )
 
-// Handler receives the events of every topic its Matcher matches.
+// Handler receives the events of every topic its Matcher matches. Set
+// exactly one of Handle and HandleErr.
 //
-// The bus reads Handle and Matcher once, when the handler is registered;
-// changing them afterwards has no effect until it is registered again.
+// The bus reads the fields once, when the handler is registered; changing
+// them afterwards has no effect until it is registered again.
 type Handler struct {
 	// Handle is called with each matching event. It runs on the emitting
 	// goroutine and may itself call any method of the bus.
 	Handle func(e *Event)
+	// HandleErr is Handle for a handler that can fail. It is called the
+	// same way; a non-nil error fails the event: the other handlers still
+	// run, and Emit returns the event with a [*HandlerError] that names
+	// the handler's key and unwraps to the error.
+	HandleErr func(e *Event) error
 	// Matcher is a regular expression in the syntax of package regexp. A
 	// topic matches if the expression matches any part of its name, as with
 	// regexp.MatchString: "order" matches "order.created" and "reorder";
@@ -27,12 +33,13 @@ type Handler struct {
 
 // registration is one handler as registered under a key.
 type registration struct {
-	key     string
-	handler *Handler
-	handle  func(*Event)
-	matcher *regexp.Regexp
-	prefix  string // literal every match starts with, if any
-	seq     uint64 // position in delivery order: smaller runs first
+	key       string
+	handler   *Handler
+	handle    func(*Event)
+	handleErr func(*Event) error
+	matcher   *regexp.Regexp
+	prefix    string // literal every match starts with, if any
+	seq       uint64 // position in delivery order: smaller runs first
 }
 
 // matches reports whether the handler subscribes to the named topic. Topics
@@ -46,11 +53,19 @@ func (r *registration) matches(topic string) bool {
 	return r.matcher.MatchString(topic)
 }
 
-// subscriber is one entry of a topic's delivery list. It holds the func
-// itself so that Emit calls it without first dereferencing the registration.
+// subscriber is one entry of a topic's delivery list. It holds the funcs
+// themselves so that Emit calls them without first dereferencing the
+// registration. Exactly one of handle and handleErr is set: keeping both
+// kinds, rather than adapting Handle to return nil, saves plain handlers an
+// indirect call.
 type subscriber struct {
-	handle func(*Event)
-	reg    *registration
+	handle    func(*Event)
+	handleErr func(*Event) error
+	reg       *registration
+}
+
+func (r *registration) subscriber() subscriber {
+	return subscriber{handle: r.handle, handleErr: r.handleErr, reg: r}
 }
 
 // RegisterHandler registers h under key, subscribing it to every registered
@@ -67,15 +82,15 @@ func (b *Bus) RegisterHandler(key string, h *Handler) error {
 	if h == nil {
 		return fmt.Errorf("%w %q: nil *Handler", ErrInvalidHandler, key)
 	}
-	if h.Handle == nil {
-		return fmt.Errorf("%w %q: nil Handle func", ErrInvalidHandler, key)
+	if (h.Handle == nil) == (h.HandleErr == nil) {
+		return fmt.Errorf("%w %q: set exactly one of Handle and HandleErr", ErrInvalidHandler, key)
 	}
 	re, err := compileMatcher(h.Matcher)
 	if err != nil {
 		return fmt.Errorf("%w %q: matcher: %w", ErrInvalidHandler, key, err)
 	}
 
-	r := &registration{key: key, handler: h, handle: h.Handle, matcher: re}
+	r := &registration{key: key, handler: h, handle: h.Handle, handleErr: h.HandleErr, matcher: re}
 	r.prefix, _ = re.LiteralPrefix()
 
 	b.mu.Lock()

@@ -2,6 +2,33 @@ package bus
 
 import "time"
 
+// An Option configures a [Bus] created by [NewBus].
+type Option interface {
+	apply(*Bus)
+}
+
+type optionFunc func(*Bus)
+
+func (f optionFunc) apply(b *Bus) { f(b) }
+
+// WithObserver attaches o to the bus. Repeated use is additive: observers
+// are called in the order given. A nil o is ignored.
+func WithObserver(o Observer) Option {
+	return optionFunc(func(b *Bus) {
+		if o == nil {
+			return
+		}
+		switch cur := b.obs.(type) {
+		case nil:
+			b.obs = o
+		case observers:
+			b.obs = append(cur[:len(cur):len(cur)], o)
+		default:
+			b.obs = observers{cur, o}
+		}
+	})
+}
+
 // An EmitOption sets a field of the event that Emit creates, in place of the
 // value Emit would otherwise choose. Options serve re-emitting an event that
 // was created elsewhere, such as one received from another process, with its

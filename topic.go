@@ -52,7 +52,7 @@ func (t *topicEntry) replace(old, add *registration) {
 		at, _ := slices.BinarySearchFunc(next, add.seq, func(s subscriber, seq uint64) int {
 			return cmp.Compare(s.reg.seq, seq)
 		})
-		next = slices.Insert(next, at, subscriber{handle: add.handle, reg: add})
+		next = slices.Insert(next, at, add.subscriber())
 	}
 	t.subs.Store(&next)
 }
@@ -83,7 +83,7 @@ func (b *Bus) RegisterTopics(topics ...string) error {
 		regs := b.sortedRegistrations(func(r *registration) bool { return r.matches(name) })
 		subs := make([]subscriber, len(regs))
 		for i, r := range regs {
-			subs[i] = subscriber{handle: r.handle, reg: r}
+			subs[i] = r.subscriber()
 		}
 		t.subs.Store(&subs)
 		b.topics.Store(b.topics.Load().insert(t))

@@ -1,14 +1,83 @@
 package bus
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 )
 
-// ErrDataType is returned, wrapped, when a handler made with [Typed]
-// receives an event whose Data is not of the handler's type.
+// ErrDataType is returned, wrapped, when a typed handler, made with [Typed]
+// or subscribed through a [Topic], receives an event whose Data is not of
+// the handler's type.
 var ErrDataType = errors.New("bus: wrong data type")
+
+// Topic is a registered topic whose events carry data of type T. Emitting
+// through it accepts only a T, and handlers subscribed through it receive
+// the data as a T, so a mismatch does not compile.
+//
+// A Topic is an ordinary topic of its Bus: handlers registered with
+// [Bus.RegisterHandler] whose matchers match its name receive its events,
+// whose Data is the T; [Bus.Emit] can emit on it too, with data of any type,
+// which is why typed handlers still check the type they receive.
+//
+// Create a Topic with [NewTopic]. Its methods are safe for concurrent use.
+type Topic[T any] struct {
+	bus     *Bus
+	name    string
+	matcher string // matches name and nothing else
+}
+
+// NewTopic registers the topic called name on b, as [Bus.RegisterTopics]
+// does, and returns it typed: its events carry a T.
+func NewTopic[T any](b *Bus, name string) (*Topic[T], error) {
+	if b == nil {
+		return nil, errors.New("bus: NewTopic with a nil *Bus")
+	}
+	if err := b.RegisterTopics(name); err != nil {
+		return nil, err
+	}
+	return &Topic[T]{bus: b, name: name, matcher: "^" + regexp.QuoteMeta(name) + "$"}, nil
+}
+
+// Name returns the topic's name.
+func (t *Topic[T]) Name() string { return t.name }
+
+// Emit emits data on the topic, exactly as [Bus.Emit] does.
+func (t *Topic[T]) Emit(ctx context.Context, data T, opts ...EmitOption) (*Event, error) {
+	return t.bus.Emit(ctx, t.name, data, opts...)
+}
+
+// Handle registers handle under key for the events of this topic alone, as
+// [Bus.RegisterHandler] does: registering a key again replaces its handler.
+// An event whose Data is not a T (emitted with [Bus.Emit]) does not reach
+// handle, and fails with an error wrapping [ErrDataType].
+func (t *Topic[T]) Handle(key string, handle func(e *Event, data T)) error {
+	if handle == nil {
+		return fmt.Errorf("%w %q: nil handle func", ErrInvalidHandler, key)
+	}
+	return t.HandleErr(key, func(e *Event, data T) error {
+		handle(e, data)
+		return nil
+	})
+}
+
+// HandleErr is Handle for a handler that can fail: a returned error fails
+// the event as one returned by a [Handler]'s HandleErr does.
+func (t *Topic[T]) HandleErr(key string, handle func(e *Event, data T) error) error {
+	if handle == nil {
+		return fmt.Errorf("%w %q: nil handle func", ErrInvalidHandler, key)
+	}
+	check := dataOf[T]()
+	return t.bus.RegisterHandler(key, &Handler{Matcher: t.matcher, HandleErr: func(e *Event) error {
+		data, err := check(e)
+		if err != nil {
+			return err
+		}
+		return handle(e, data)
+	}})
+}
 
 // Typed adapts handle, which takes the event's data as a T, to a Handle
 // func. When an event's Data is not a T, handle is not called and the
@@ -16,19 +85,34 @@ var ErrDataType = errors.New("bus: wrong data type")
 // that unwraps to an error wrapping [ErrDataType] and naming both types. Nil
 // Data is passed as the zero T if T is an interface, pointer, map, slice,
 // channel or func type, and refused otherwise.
+//
+// [Topic.Handle] does the same for the handlers of one topic, and reports
+// a mismatch as a returned error rather than a panic.
 func Typed[T any](handle func(e *Event, data T)) func(*Event) {
+	check := dataOf[T]()
+	return func(e *Event) {
+		data, err := check(e)
+		if err != nil {
+			panic(err) // recovered by the bus, which returns it from Emit
+		}
+		handle(e, data)
+	}
+}
+
+// dataOf returns a func that gives an event's Data as a T, or an error
+// wrapping ErrDataType that names both types.
+func dataOf[T any]() func(*Event) (T, error) {
 	want := reflect.TypeFor[T]()
 	nilable := false
 	switch want.Kind() {
 	case reflect.Interface, reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func:
 		nilable = true
 	}
-	return func(e *Event) {
+	return func(e *Event) (T, error) {
 		data, ok := e.Data.(T)
 		if !ok && !(e.Data == nil && nilable) {
-			// Recovered by the bus, which returns it from Emit.
-			panic(fmt.Errorf("%w: handler takes %v, event %s on %s carries %T", ErrDataType, want, e.ID, e.Topic, e.Data))
+			return data, fmt.Errorf("%w: handler takes %v, event %s on %s carries %T", ErrDataType, want, e.ID, e.Topic, e.Data)
 		}
-		handle(e, data)
+		return data, nil
 	}
 }

@@ -3,6 +3,8 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,5 +65,96 @@ func TestTyped(t *testing.T) {
 	}
 	if len(ptrs) != 2 || ptrs[0] != nil || ptrs[1].ID != "A-3" {
 		t.Errorf("pointer handler got %v; want [nil A-3]", ptrs)
+	}
+}
+
+func TestTopic(t *testing.T) {
+	b, _ := newBus(t, "orderXcreated", "order.created.v2")
+	created, err := bus.NewTopic[order](b, "order.created")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Name() != "order.created" || !slices.Contains(b.Topics(), "order.created") {
+		t.Fatalf("NewTopic did not register order.created: Topics() = %q", b.Topics())
+	}
+	var got []order
+	if err := created.Handle("mailer", func(_ *bus.Event, o order) { got = append(got, o) }); err != nil {
+		t.Fatal(err)
+	}
+	if subs := b.HandlerTopicSubscriptions("mailer"); !slices.Equal(subs, []string{"order.created"}) {
+		t.Errorf("typed handler subscribes to %q; want exactly order.created", subs)
+	}
+	var untyped []any
+	mustRegister(t, b, "audit", &bus.Handler{Matcher: "*", Handle: func(e *bus.Event) { untyped = append(untyped, e.Data) }})
+
+	e, err := created.Emit(context.Background(), order{"A-1", 250}, bus.WithSource("shop"))
+	if err != nil || e.Topic != "order.created" || e.Source != "shop" {
+		t.Fatalf("Emit() = %+v, %v; want an event on order.created from shop", e, err)
+	}
+	if len(got) != 1 || got[0] != (order{"A-1", 250}) {
+		t.Errorf("typed handler got %v; want [{A-1 250}]", got)
+	}
+	if len(untyped) != 1 || untyped[0] != (order{"A-1", 250}) {
+		t.Errorf("regex handler got Data %v; want the order", untyped)
+	}
+
+	// Bus.Emit can still put other data on the topic: the typed handler
+	// refuses it with a returned error, not a panic.
+	_, err = b.Emit(context.Background(), "order.created", "oops")
+	var he *bus.HandlerError
+	if !errors.Is(err, bus.ErrDataType) || !errors.As(err, &he) || he.Key != "mailer" {
+		t.Errorf("Emit(string) err = %v; want a *HandlerError for mailer wrapping ErrDataType", err)
+	}
+	if len(got) != 1 {
+		t.Errorf("typed handler was called with data of the wrong type")
+	}
+}
+
+func TestTopicHandleErr(t *testing.T) {
+	b, _ := newBus(t)
+	paid, err := bus.NewTopic[*order](b, "order.paid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := paid.HandleErr("ledger", func(_ *bus.Event, o *order) error {
+		if o.Cents <= 0 {
+			return fmt.Errorf("order %s: amount %d", o.ID, o.Cents)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := paid.Emit(context.Background(), &order{"A-1", 100}); err != nil {
+		t.Errorf("Emit(valid) err = %v; want nil", err)
+	}
+	_, err = paid.Emit(context.Background(), &order{"A-2", 0})
+	if want := `bus: handler "ledger" failed: order A-2: amount 0`; err == nil || err.Error() != want {
+		t.Errorf("Emit(invalid) err = %v; want %s", err, want)
+	}
+}
+
+func TestNewTopicRefusesBadInput(t *testing.T) {
+	b, _ := newBus(t)
+	tests := []struct {
+		name    string
+		bus     *bus.Bus
+		topic   string
+		wantErr string
+	}{
+		{"nil bus", nil, "t", "bus: NewTopic with a nil *Bus"},
+		{"bad name", b, " t", `bus: invalid topic " t": leading or trailing whitespace`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if top, err := bus.NewTopic[int](tt.bus, tt.topic); top != nil || err == nil || err.Error() != tt.wantErr {
+				t.Errorf("NewTopic() = %v, %v; want nil, %s", top, err, tt.wantErr)
+			}
+		})
+	}
+	top, _ := bus.NewTopic[int](b, "t")
+	for _, err := range []error{top.Handle("k", nil), top.HandleErr("k", nil)} {
+		if !errors.Is(err, bus.ErrInvalidHandler) {
+			t.Errorf("Handle with a nil func: err = %v; want ErrInvalidHandler", err)
+		}
 	}
 }

@@ -1,0 +1,197 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobus/bus"
+)
+
+// callLog is an Observer that records what it sees as lines of text.
+type callLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+type ctxKeyObserved struct{}
+
+func (l *callLog) add(format string, args ...any) {
+	l.mu.Lock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+	l.mu.Unlock()
+}
+
+func (l *callLog) EmitStart(ctx context.Context, e *bus.Event) context.Context {
+	l.add("start %s %s", e.Topic, e.ID)
+	return context.WithValue(ctx, ctxKeyObserved{}, "emit "+e.ID)
+}
+
+func (l *callLog) HandlerDone(e *bus.Event, key string, start time.Time, took time.Duration, err error) {
+	if start.IsZero() || took < 0 {
+		l.add("bad timing for %s: %v %v", key, start, took)
+	}
+	l.add("handler %s %s: %v", e.ID, key, err)
+}
+
+func (l *callLog) EmitDone(e *bus.Event, err error) {
+	l.add("done %s: %v", e.ID, err)
+}
+
+func (l *callLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lines := l.lines
+	l.lines = nil
+	return lines
+}
+
+var errDeclined = errors.New("declined")
+
+type limitError struct{ limit int }
+
+func (e *limitError) Error() string { return fmt.Sprintf("over limit %d", e.limit) }
+
+// TestHandlerFailures runs handlers that succeed, return errors and panic,
+// on a bus without and with an Observer: both delivery paths must call
+// every handler in order and report the same failures.
+func TestHandlerFailures(t *testing.T) {
+	for _, observed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("observed=%v", observed), func(t *testing.T) {
+			log := &callLog{}
+			var opts []bus.Option
+			if observed {
+				opts = append(opts, bus.WithObserver(log))
+			}
+			b, err := bus.NewBus(&counter{}, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.RegisterTopics("order.created")
+			r := &recorder{}
+			fail := func(name string, err error) *bus.Handler {
+				return &bus.Handler{Matcher: "order", HandleErr: func(*bus.Event) error {
+					r.mu.Lock()
+					r.log = append(r.log, name)
+					r.mu.Unlock()
+					return err
+				}}
+			}
+			mustRegister(t, b, "a", r.handler("a", "order"))
+			mustRegister(t, b, "declines", fail("declines", errDeclined))
+			mustRegister(t, b, "ok", fail("ok", nil))
+			mustRegister(t, b, "panics", &bus.Handler{Matcher: "order", Handle: func(*bus.Event) { panic(errBoom) }})
+			mustRegister(t, b, "limits", fail("limits", fmt.Errorf("charge: %w", &limitError{100})))
+			mustRegister(t, b, "z", r.handler("z", "order"))
+
+			e, err := b.Emit(context.Background(), "order.created", nil)
+			if e == nil {
+				t.Fatal("Emit returned no event")
+			}
+			if got, want := r.take(), []string{"a", "declines", "ok", "limits", "z"}; !slices.Equal(got, want) {
+				t.Errorf("called %q; want %q", got, want)
+			}
+			want := "bus: handler \"declines\" failed: declined\n" +
+				"bus: handler \"panics\" panicked: boom\n" +
+				"bus: handler \"limits\" failed: charge: over limit 100"
+			if err == nil || err.Error() != want {
+				t.Fatalf("Emit() err = %v; want %q", err, want)
+			}
+			var he *bus.HandlerError
+			var le *limitError
+			var pe *bus.PanicError
+			switch {
+			case !errors.Is(err, errDeclined) || !errors.Is(err, errBoom):
+				t.Errorf("errors.Is(err, errDeclined/errBoom) = false; want true")
+			case !errors.As(err, &he) || he.Key != "declines":
+				t.Errorf("errors.As(err, *HandlerError) = %+v; want the first failure, key declines", he)
+			case !errors.As(err, &le) || le.limit != 100:
+				t.Errorf("errors.As(err, *limitError) = %v; want limit 100", le)
+			case !errors.As(err, &pe) || pe.Key != "panics":
+				t.Errorf("errors.As(err, *PanicError) = %+v; want key panics", pe)
+			}
+
+			lines := log.take()
+			if !observed {
+				if len(lines) != 0 {
+					t.Errorf("observer saw %q without being attached", lines)
+				}
+				return
+			}
+			wantLines := []string{
+				"start order.created 1",
+				"handler 1 a: <nil>",
+				`handler 1 declines: bus: handler "declines" failed: declined`,
+				"handler 1 ok: <nil>",
+				`handler 1 panics: bus: handler "panics" panicked: boom`,
+				`handler 1 limits: bus: handler "limits" failed: charge: over limit 100`,
+				"handler 1 z: <nil>",
+				"done 1: " + want,
+			}
+			if !slices.Equal(lines, wantLines) {
+				t.Errorf("observer saw\n%q\nwant\n%q", lines, wantLines)
+			}
+		})
+	}
+}
+
+// TestObserverContext checks that the context an Observer returns is the
+// one handlers see through Event.Context, that nested Emits pass it on, and
+// that several observers are called in order, each seeing the context of
+// the one before.
+func TestObserverContext(t *testing.T) {
+	first, second := &callLog{}, &callLog{}
+	b, err := bus.NewBus(&counter{}, bus.WithObserver(first), bus.WithObserver(nil), bus.WithObserver(second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.RegisterTopics("order.created", "mail.sent")
+	var seen []string
+	mustRegister(t, b, "mailer", &bus.Handler{Matcher: "^order", Handle: func(e *bus.Event) {
+		seen = append(seen, e.Context().Value(ctxKeyObserved{}).(string))
+		if _, err := b.Emit(e.Context(), "mail.sent", nil); err != nil {
+			t.Error(err)
+		}
+	}})
+	var nestedParent string
+	mustRegister(t, b, "audit", &bus.Handler{Matcher: "^mail", Handle: func(e *bus.Event) {
+		nestedParent = e.Context().Value(ctxKeyObserved{}).(string)
+	}})
+	e := mustEmit(t, b, context.Background(), "order.created", nil)
+	if want := []string{"emit " + e.ID}; !slices.Equal(seen, want) {
+		t.Errorf("handler saw context value %q; want %q", seen, want)
+	}
+	if nestedParent != "emit 2" {
+		t.Errorf("nested handler saw %q; want the nested Emit's own value, emit 2", nestedParent)
+	}
+	if got, want := first.take(), second.take(); !slices.Equal(got, want) || len(got) != 6 {
+		t.Errorf("observers saw\n%q\nand\n%q\nwant the same 6 lines", got, want)
+	}
+	if e.Context().Value(bus.CtxKeyTxID) != e.TxID {
+		t.Errorf("Event.Context() lost the TxID")
+	}
+}
+
+// TestEmitAllocationsWithObserver checks that an Observer that allocates
+// nothing adds no allocation to Emit.
+func TestEmitAllocationsWithObserver(t *testing.T) {
+	b, err := bus.NewBus(bus.Next(func() string { return "id" }), bus.WithObserver(nopObserver{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.RegisterTopics("t")
+	mustRegister(t, b, "h", &bus.Handler{Matcher: "t", Handle: func(*bus.Event) {}})
+	if got := testing.AllocsPerRun(1000, func() { b.Emit(context.Background(), "t", nil) }); got != 1 {
+		t.Errorf("Emit with an Observer: %v allocations; want 1", got)
+	}
+}
+
+type nopObserver struct{}
+
+func (nopObserver) EmitStart(ctx context.Context, _ *bus.Event) context.Context { return ctx }
+func (nopObserver) HandlerDone(*bus.Event, string, time.Time, time.Duration, error) {}
+func (nopObserver) EmitDone(*bus.Event, error)                                     {}
