@@ -192,6 +192,6 @@ func TestEmitAllocationsWithObserver(t *testing.T) {
 
 type nopObserver struct{}
 
-func (nopObserver) EmitStart(ctx context.Context, _ *bus.Event) context.Context { return ctx }
+func (nopObserver) EmitStart(ctx context.Context, _ *bus.Event) context.Context     { return ctx }
 func (nopObserver) HandlerDone(*bus.Event, string, time.Time, time.Duration, error) {}
-func (nopObserver) EmitDone(*bus.Event, error)                                     {}
+func (nopObserver) EmitDone(*bus.Event, error)                                      {}
