@@ -32,17 +32,18 @@ type Observer interface {
 
 // deliverObserved is deliver for a bus with an Observer. It recovers each
 // handler's panic on its own, to time each call, and reads the clock once
-// between two calls: the end of one call is the start of the next.
+// between two calls: the end of one call is the start of the next. It
+// reads the bus's clock, which costs half of time.Now.
 func deliverObserved(obs Observer, e *Event, subs []subscriber) error {
 	if ctx := obs.EmitStart(e.ctx, e); ctx != nil {
 		e.ctx = ctx
 	}
 	var errs []error
-	start := time.Now()
+	start := now()
 	for i := range subs {
 		err := callOne(e, &subs[i])
-		end := time.Now()
-		obs.HandlerDone(e, subs[i].reg.key, start, end.Sub(start), err)
+		end := now()
+		obs.HandlerDone(e, subs[i].reg.key, time.Unix(0, start), time.Duration(end-start), err)
 		if err != nil {
 			errs = append(errs, err)
 		}
