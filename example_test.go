@@ -17,66 +17,99 @@ func sequence() bus.Next {
 	return func() string { return strconv.FormatInt(n.Add(1), 10) }
 }
 
-// events is the application's one bus, the singleton style: configured once,
-// used from every package through small functions like emit.
-var events = func() *bus.Bus {
-	b, err := bus.NewBus(sequence())
-	if err != nil {
-		panic(err) // only for a nil generator: a programming error
-	}
-	if err := b.RegisterTopics("order.created", "order.paid"); err != nil {
-		panic(err)
-	}
-	return b
-}()
-
-func emit(ctx context.Context, topic string, data any) error {
-	_, err := events.Emit(ctx, topic, data)
-	return err
+// Order is the data of the order events in these examples.
+type Order struct {
+	ID    string
+	Cents int
 }
 
-// An application with one bus, kept in a package-level variable.
+// events is the application's one bus, the singleton style: configured once,
+// used from every package through its typed topics.
+var events = must(bus.NewBus(sequence()))
+
+// orderCreated and orderPaid are the application's topics. Emitting on them
+// takes an Order, and their handlers receive one: a mismatch does not
+// compile.
+var (
+	orderCreated = must(bus.NewTopic[Order](events, "order.created"))
+	orderPaid    = must(bus.NewTopic[Order](events, "order.paid"))
+)
+
+// must stops the program on a configuration error at start-up.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// An application with one bus and its typed topics, kept in package-level
+// variables.
 func Example_singleton() {
+	orderCreated.Handle("mailer", func(e *bus.Event, o Order) {
+		fmt.Printf("mail %s: order %s for %d cents\n", e.ID, o.ID, o.Cents)
+	})
+	defer events.DeregisterHandler("mailer")
+	// Untyped handlers see the same events, with an Order as Data.
 	events.RegisterHandler("printer", &bus.Handler{
 		Matcher: `^order\.`,
-		Handle: func(e *bus.Event) {
-			fmt.Printf("%s %s: %v\n", e.Topic, e.ID, e.Data)
-		},
+		Handle:  func(e *bus.Event) { fmt.Printf("%s %s: %v\n", e.Topic, e.ID, e.Data) },
 	})
 	defer events.DeregisterHandler("printer")
 
-	emit(context.Background(), "order.created", "order #1")
-	emit(context.Background(), "order.paid", "order #1")
+	orderCreated.Emit(context.Background(), Order{"A-1", 250})
+	orderPaid.Emit(context.Background(), Order{"A-1", 250})
 	// Output:
-	// order.created 1: order #1
-	// order.paid 2: order #1
+	// mail 1: order A-1 for 250 cents
+	// order.created 1: {A-1 250}
+	// order.paid 2: {A-1 250}
 }
 
-// OrderService gets its bus from whoever builds it: the dependency-injected
-// style, which lets tests give each service a bus of its own.
+// OrderService gets its topic, and so its bus, from whoever builds it: the
+// dependency-injected style, which lets tests give each service a bus of
+// its own (see TestOrderService).
 type OrderService struct {
-	bus *bus.Bus
+	created *bus.Topic[Order]
 }
 
-func (s *OrderService) Create(ctx context.Context, id string) error {
-	_, err := s.bus.Emit(ctx, "order.created", id)
+// NewOrderService registers the service's topic on b.
+func NewOrderService(b *bus.Bus) (*OrderService, error) {
+	created, err := bus.NewTopic[Order](b, "order.created")
+	if err != nil {
+		return nil, err
+	}
+	return &OrderService{created: created}, nil
+}
+
+func (s *OrderService) Create(ctx context.Context, o Order) error {
+	// Validation, storage... then tell whoever listens.
+	_, err := s.created.Emit(ctx, o)
 	return err
 }
 
 // A bus created by the caller and passed to the service that emits on it.
 func Example_dependencyInjection() {
 	b, _ := bus.NewBus(sequence())
-	b.RegisterTopics("order.created")
-	b.RegisterHandler("mailer", &bus.Handler{
-		Matcher: "^order.created$",
-		Handle:  func(e *bus.Event) { fmt.Println("mail confirmation for", e.Data) },
+	svc, err := NewOrderService(b)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Typed handlers that can fail return an error; Emit reports it.
+	svc.created.HandleErr("mailer", func(_ *bus.Event, o Order) error {
+		if o.Cents <= 0 {
+			return fmt.Errorf("order %s: nothing to confirm", o.ID)
+		}
+		fmt.Println("mail confirmation for", o.ID)
+		return nil
 	})
 
-	svc := &OrderService{bus: b}
-	if err := svc.Create(context.Background(), "A-42"); err != nil {
-		fmt.Println(err)
-	}
-	// Output: mail confirmation for A-42
+	fmt.Println(svc.Create(context.Background(), Order{"A-42", 990}))
+	fmt.Println(svc.Create(context.Background(), Order{"A-43", 0}))
+	// Output:
+	// mail confirmation for A-42
+	// <nil>
+	// bus: handler "mailer" failed: order A-43: nothing to confirm
 }
 
 func ExampleBus_Emit() {
