@@ -2,13 +2,15 @@ module github.com/gobus/bus/benchmarks
 
 go 1.24
 
+// Development uses the root module of this checkout; dependents, for whom
+// replace directives do not apply, get the version required below.
 replace github.com/gobus/bus => ../
 
 require (
 	github.com/ThreeDotsLabs/watermill v1.5.1
 	github.com/asaskevich/EventBus v0.0.0-20200907212545-49d423059eef
 	github.com/cskr/pubsub/v2 v2.0.2
-	github.com/gobus/bus v0.0.0-00010101000000-000000000000
+	github.com/gobus/bus v0.1.0
 	github.com/gookit/event v1.2.0
 	github.com/kataras/go-events v0.0.3
 	github.com/kelindar/event v1.5.2

@@ -2,10 +2,12 @@ module github.com/gobus/bus/natsbus
 
 go 1.26.0
 
+// Development uses the root module of this checkout; dependents, for whom
+// replace directives do not apply, get the version required below.
 replace github.com/gobus/bus => ../
 
 require (
-	github.com/gobus/bus v0.0.0-00010101000000-000000000000
+	github.com/gobus/bus v0.1.0
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	go.uber.org/goleak v1.3.0
