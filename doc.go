@@ -5,14 +5,26 @@
 // it receives. [Bus.Emit] creates an [Event] carrying an ID, a transaction ID,
 // a timestamp and the caller's data, and calls the matching handlers.
 //
-//	b, err := bus.NewBus(bus.Next(idgen.Next))
-//	b.RegisterTopics("order.created")
-//	b.RegisterHandler("audit", &bus.Handler{Matcher: ".*", Handle: audit})
-//	e, err := b.Emit(ctx, "order.created", order)
+//	b, err := bus.NewBus(gen)
+//	created, err := bus.NewTopic[Order](b, "order.created")
+//	err = created.Handle("mailer", func(e *bus.Event, o Order) { ... })
+//	b.RegisterHandler("audit", &bus.Handler{Matcher: "*", Handle: audit})
+//	e, err := created.Emit(ctx, order)
 //
-// The API follows github.com/mustafaturan/bus v1, so its users can switch by
-// changing the import path; registration methods return errors where that
-// package ignored bad input.
+// A [Topic] is typed on both sides: only an Order can be emitted on
+// created, and its handlers receive an Order. Underneath it is an ordinary
+// topic, and the untyped API, which follows github.com/mustafaturan/bus v1,
+// works on it too: users of that package switch by changing the import
+// path. Registration methods return errors where that package ignored bad
+// input.
+//
+// # Names and matchers
+//
+// A topic name is any valid UTF-8 string without control characters,
+// leading or trailing whitespace; inner spaces are allowed ("service
+// added"). A handler's Matcher is a regular expression matched anywhere in
+// the name, as [regexp.MatchString] does; "", ".*" and a lone "*" match
+// every topic.
 //
 // # Delivery and ordering
 //
@@ -34,8 +46,7 @@
 // A handler that needs slow work done should hand it to another goroutine,
 // since the emitter waits for every handler: [NewAsync] wraps a handler in a
 // bounded queue served by worker goroutines, with a join point ([Async.Wait])
-// and a graceful [Async.Close]. [Typed] gives a handler its data as a
-// concrete type.
+// and a graceful [Async.Close].
 //
 // # Concurrency
 //
@@ -61,16 +72,27 @@
 // [ErrInvalidHandler] can be tested with [errors.Is]. A refused call changes
 // nothing.
 //
-// A handler that panics does not stop delivery to the others and does not
-// panic the emitter: the bus recovers it, and Emit returns the event together
-// with a [*PanicError] naming the handler's key and the panic value. The bus
-// stays usable.
+// A handler that can fail is registered with a HandleErr func, or
+// [Topic.HandleErr], and returns an error. A failing handler does not stop
+// delivery to the others: Emit returns the event together with a
+// [*HandlerError] that names the handler's key and unwraps to the error, so
+// [errors.Is] and [errors.As] see it. Several failures are joined with
+// [errors.Join], in delivery order.
 //
-// This is also how a handler fails an event on purpose, as net/http
-// handlers abort with http.ErrAbortHandler: it panics with an error, and the
-// emitter receives a *PanicError that unwraps to that error. [Typed] and
-// [Async] report data of the wrong type and events they cannot queue this
-// way.
+// A handler that panics does not panic the emitter either: the bus recovers
+// it, and Emit returns a [*PanicError] naming the handler's key and the
+// panic value, unwrapping to it if it is an error. The bus stays usable.
+// [Typed] and [Async.Handle], whose funcs return nothing, report data of the
+// wrong type and events they cannot queue this way.
+//
+// # Observing
+//
+// An [Observer], attached with [WithObserver], sees each Emit and each
+// handler call with its duration and outcome; it is the hook for tracing
+// and metrics, such as the OpenTelemetry adapter in the busotel module.
+// The context it returns from EmitStart becomes the event's, so handlers
+// that emit with [Event.Context] continue its trace. Without an Observer,
+// Emit checks one nil field.
 //
 // # Performance considerations
 //
