@@ -73,6 +73,17 @@ type Config struct {
 	// OnError receives every failure that happens outside an Emit call. It
 	// may be called from several goroutines at once.
 	OnError func(error)
+	// InjectHeader, if set, is called with the context of each event the
+	// bridge publishes (its [bus.Event.Context]) and the message's
+	// headers, to add headers of its own, such as a W3C trace context. It
+	// must not change the Bus-* headers.
+	InjectHeader func(ctx context.Context, header map[string][]string)
+	// ExtractHeader, if set, is called with the headers of each received
+	// message; the context it returns, derived from ctx, is the one the
+	// bridge emits the event with on the local bus. With InjectHeader on
+	// the publishing node, it carries a trace across processes; see the
+	// busotel module.
+	ExtractHeader func(ctx context.Context, header map[string][]string) context.Context
 }
 
 // Stats counts what a Bridge did.
@@ -172,7 +183,7 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 		}
 	}
 	if cfg.Publish != "" {
-		if err := b.RegisterHandler(br.key, &bus.Handler{Matcher: cfg.Publish, Handle: br.publish}); err != nil {
+		if err := b.RegisterHandler(br.key, &bus.Handler{Matcher: cfg.Publish, HandleErr: br.publish}); err != nil {
 			br.stopConsumer()
 			br.cancel()
 			return nil, err

@@ -72,6 +72,12 @@ type node struct {
 
 func newNode(t testing.TB, url, name, publish, receive string, natsOpts ...nats.Option) *node {
 	t.Helper()
+	return newNodeWith(t, url, name, publish, receive, nil, natsOpts...)
+}
+
+// newNodeWith is newNode with a last say over the bridge's Config.
+func newNodeWith(t testing.TB, url, name, publish, receive string, configure func(*natsbus.Config), natsOpts ...nats.Option) *node {
+	t.Helper()
 	gen, err := bus.NewGenerator(uint64(len(name)*31+int(name[0])), time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -84,11 +90,15 @@ func newNode(t testing.TB, url, name, publish, receive string, natsOpts ...nats.
 		t.Fatal(err)
 	}
 	n := &node{bus: b, nc: connect(t, url, natsOpts...)}
-	n.bridge, err = natsbus.New(context.Background(), b, n.nc, natsbus.Config{
+	cfg := natsbus.Config{
 		Node: name, Publish: publish, Receive: receive, Codec: codec,
 		AckWait: time.Second, // redeliver what a reconnect loses quickly
 		OnError: func(err error) { n.mu.Lock(); n.errs = append(n.errs, err); n.mu.Unlock() },
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	n.bridge, err = natsbus.New(context.Background(), b, n.nc, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -189,6 +189,47 @@ func TestAuthenticatedConnection(t *testing.T) {
 	got.await(t, 1)
 }
 
+type ctxKeyTrace struct{}
+
+// TestHeaderHooks carries a value from the emitting context on one node to
+// the handlers' context on the other, through the message headers.
+func TestHeaderHooks(t *testing.T) {
+	s := startServer(t, t.TempDir(), -1)
+	a := newNodeWith(t, s.ClientURL(), "a", `^order\.`, "", func(c *natsbus.Config) {
+		c.InjectHeader = func(ctx context.Context, h map[string][]string) {
+			if v, ok := ctx.Value(ctxKeyTrace{}).(string); ok {
+				h["Trace"] = []string{v}
+			}
+		}
+	})
+	b := newNodeWith(t, s.ClientURL(), "b", "", `^order\.`, func(c *natsbus.Config) {
+		c.ExtractHeader = func(ctx context.Context, h map[string][]string) context.Context {
+			if v := h["Trace"]; len(v) == 1 {
+				return context.WithValue(ctx, ctxKeyTrace{}, v[0])
+			}
+			return ctx
+		}
+	})
+	traces := make(chan any, 1)
+	if err := b.bus.RegisterHandler("trace", &bus.Handler{Matcher: "order", Handle: func(e *bus.Event) {
+		traces <- e.Context().Value(ctxKeyTrace{})
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.WithValue(context.Background(), ctxKeyTrace{}, "trace-1")
+	if _, err := a.bus.Emit(ctx, "order.created", Order{ID: "A-1"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-traces:
+		if got != "trace-1" {
+			t.Errorf("handler on B sees %v; want trace-1", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("B received nothing")
+	}
+}
+
 func TestNewRefusesBadConfig(t *testing.T) {
 	s := startServer(t, t.TempDir(), -1)
 	nc := connect(t, s.ClientURL())

@@ -41,8 +41,12 @@ func (br *Bridge) receive(msg jetstream.Msg) {
 		return
 	}
 
+	ctx := br.ctx
+	if br.cfg.ExtractHeader != nil {
+		ctx = br.cfg.ExtractHeader(ctx, h)
+	}
 	br.receiving.Store(id, struct{}{})
-	_, err = br.bus.Emit(br.ctx, topic, data,
+	_, err = br.bus.Emit(ctx, topic, data,
 		bus.WithID(id), bus.WithTxID(h.Get(HeaderTxID)), bus.WithSource(source),
 		bus.WithOccurredAt(time.Unix(0, occurredAt)))
 	br.receiving.Delete(id)

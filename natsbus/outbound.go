@@ -12,15 +12,16 @@ import (
 )
 
 // publish is the outbound handler: it stores e in the stream, and returns
-// once JetStream has acknowledged it. A failure is reported to the emitter.
-func (br *Bridge) publish(e *bus.Event) {
+// once JetStream has acknowledged it. A failure is returned to the emitter.
+func (br *Bridge) publish(e *bus.Event) error {
 	if _, ok := br.receiving.Load(e.ID); ok {
-		return // received from another node: it is in the stream already
+		return nil // received from another node: it is in the stream already
 	}
 	if err := br.store(e.Context(), e); err != nil {
-		panic(err) // recovered by the bus: Emit returns it
+		return err
 	}
 	br.published.Add(1)
+	return nil
 }
 
 func (br *Bridge) store(ctx context.Context, e *bus.Event) error {
@@ -42,6 +43,9 @@ func (br *Bridge) store(ctx context.Context, e *bus.Event) error {
 	msg.Header.Set(HeaderTopic, e.Topic)
 	msg.Header.Set(HeaderSource, source)
 	msg.Header.Set(HeaderOccurredAt, strconv.FormatInt(e.OccurredAt, 10))
+	if br.cfg.InjectHeader != nil {
+		br.cfg.InjectHeader(ctx, msg.Header)
+	}
 
 	// Retry through disconnects and server restarts. The event ID is the
 	// message ID, so a retry of a publish that was stored, but whose
