@@ -1,0 +1,202 @@
+// Package busotel traces and measures a [bus.Bus] with OpenTelemetry.
+//
+// Three lines wire it in:
+//
+//	obs, err := busotel.New()                            // global providers, W3C trace context
+//	b, err := bus.NewBus(gen, bus.WithObserver(obs))      // every Emit and handler call
+//	cfg.InjectHeader, cfg.ExtractHeader = obs.InjectHeader, obs.ExtractHeader // natsbus.Config, across nodes
+//
+// # Spans
+//
+// Spans follow the OpenTelemetry messaging conventions, with
+// messaging.system "gobus". Each Emit is a producer span, "send TOPIC", a
+// child of the span in the context given to Emit. Each handler call is a
+// consumer span, "process TOPIC", a child of the Emit's span, with the
+// handler's key in bus.handler.key; it is recorded when the call returns,
+// with the call's start and duration as the bus measured them. A handler
+// that returns an error or panics sets its span's status, and the Emit's,
+// to Error, and records the error. Spans carry the topic
+// (messaging.destination.name), the event ID (messaging.message.id) and
+// the TxID (bus.tx_id).
+//
+// All handlers of one Emit share one *bus.Event, and with it one context:
+// [bus.Event.Context] carries the Emit's span. Whatever a handler does with
+// it, such as emitting further events, hangs under the Emit's span, next
+// to the handlers' own spans. A handler that wants a span of its own for
+// its work starts one from e.Context().
+//
+// An event that arrives from another node through natsbus, with
+// ExtractHeader set, is emitted with the remote Emit's span as parent: its
+// span is then a consumer span, "receive TOPIC", in the remote trace, and
+// the local handlers' spans hang under it.
+//
+// # Metrics
+//
+// Through the OpenTelemetry metric API: bus.events.emitted (events per
+// topic), bus.handler.calls (calls per handler key),
+// bus.handler.failures (failed calls per key and error.type, "error" or
+// "panic") and bus.handler.duration (seconds per call, per key).
+package busotel
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/gobus/bus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ScopeName is the instrumentation scope of the tracer and meter.
+const ScopeName = "github.com/gobus/bus/busotel"
+
+// Attribute keys of this package; the others are OpenTelemetry's.
+const (
+	KeyHandler = attribute.Key("bus.handler.key")
+	KeyTxID    = attribute.Key("bus.tx_id")
+)
+
+var (
+	keySystem      = attribute.Key("messaging.system")
+	keyOperation   = attribute.Key("messaging.operation.type")
+	keyDestination = attribute.Key("messaging.destination.name")
+	keyMessageID   = attribute.Key("messaging.message.id")
+	keyErrorType   = attribute.Key("error.type")
+)
+
+// Observer is a [bus.Observer] that records spans and metrics. Create it
+// with [New] and attach it with [bus.WithObserver]. It is safe for
+// concurrent use, and may observe several buses.
+type Observer struct {
+	tracer     trace.Tracer
+	propagator propagation.TextMapPropagator
+
+	emitted  metric.Int64Counter
+	calls    metric.Int64Counter
+	failures metric.Int64Counter
+	duration metric.Float64Histogram
+
+	// handlerAttrs caches, per handler key, the attribute set of its
+	// metrics, which would otherwise be built on every call.
+	handlerAttrs sync.Map // string -> metric.MeasurementOption
+}
+
+// New returns an Observer that uses the global tracer and meter providers
+// and the W3C trace context propagator, unless opts say otherwise.
+func New(opts ...Option) (*Observer, error) {
+	c := config{
+		tracerProvider: otel.GetTracerProvider(),
+		meterProvider:  otel.GetMeterProvider(),
+		propagator:     propagation.TraceContext{},
+	}
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	meter := c.meterProvider.Meter(ScopeName)
+	o := &Observer{tracer: c.tracerProvider.Tracer(ScopeName), propagator: c.propagator}
+	var errs [4]error
+	o.emitted, errs[0] = meter.Int64Counter("bus.events.emitted",
+		metric.WithUnit("{event}"), metric.WithDescription("Events emitted, per topic."))
+	o.calls, errs[1] = meter.Int64Counter("bus.handler.calls",
+		metric.WithUnit("{call}"), metric.WithDescription("Handler calls, per handler key."))
+	o.failures, errs[2] = meter.Int64Counter("bus.handler.failures",
+		metric.WithUnit("{call}"), metric.WithDescription("Handler calls that returned an error or panicked, per handler key and error.type."))
+	o.duration, errs[3] = meter.Float64Histogram("bus.handler.duration",
+		metric.WithUnit("s"), metric.WithDescription("Duration of handler calls, per handler key."))
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, errors.Join(errors.New("busotel: creating instruments"), err)
+	}
+	return o, nil
+}
+
+// EmitStart starts the Emit's span and counts the event. It implements
+// [bus.Observer].
+func (o *Observer) EmitStart(ctx context.Context, e *bus.Event) context.Context {
+	kind, op := trace.SpanKindProducer, "send"
+	if trace.SpanContextFromContext(ctx).IsRemote() {
+		kind, op = trace.SpanKindConsumer, "receive"
+	}
+	ctx, _ = o.tracer.Start(ctx, op+" "+e.Topic, trace.WithSpanKind(kind), trace.WithAttributes(
+		keySystem.String("gobus"),
+		keyOperation.String(op),
+		keyDestination.String(e.Topic),
+		keyMessageID.String(e.ID),
+		KeyTxID.String(e.TxID),
+	))
+	o.emitted.Add(ctx, 1, metric.WithAttributes(keyDestination.String(e.Topic)))
+	return ctx
+}
+
+// HandlerDone records the handler call's span and metrics. It implements
+// [bus.Observer].
+func (o *Observer) HandlerDone(e *bus.Event, key string, start time.Time, took time.Duration, err error) {
+	ctx := e.Context()
+	_, span := o.tracer.Start(ctx, "process "+e.Topic,
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithTimestamp(start),
+		trace.WithAttributes(
+			keySystem.String("gobus"),
+			keyOperation.String("process"),
+			keyDestination.String(e.Topic),
+			keyMessageID.String(e.ID),
+			KeyTxID.String(e.TxID),
+			KeyHandler.String(key),
+		))
+	attrs := o.attrsOf(key)
+	if err != nil {
+		fail(span, err)
+		o.failures.Add(ctx, 1, attrs, metric.WithAttributes(keyErrorType.String(errorType(err))))
+	}
+	span.End(trace.WithTimestamp(start.Add(took)))
+	o.calls.Add(ctx, 1, attrs)
+	o.duration.Record(ctx, took.Seconds(), attrs)
+}
+
+// EmitDone ends the Emit's span. It implements [bus.Observer].
+func (o *Observer) EmitDone(e *bus.Event, err error) {
+	span := trace.SpanFromContext(e.Context())
+	if err != nil {
+		fail(span, err)
+	}
+	span.End()
+}
+
+// InjectHeader adds the trace context of ctx to header. Set it as
+// natsbus.Config.InjectHeader on the publishing node.
+func (o *Observer) InjectHeader(ctx context.Context, header map[string][]string) {
+	o.propagator.Inject(ctx, propagation.HeaderCarrier(header))
+}
+
+// ExtractHeader returns ctx with the trace context in header. Set it as
+// natsbus.Config.ExtractHeader on the receiving node.
+func (o *Observer) ExtractHeader(ctx context.Context, header map[string][]string) context.Context {
+	return o.propagator.Extract(ctx, propagation.HeaderCarrier(header))
+}
+
+func (o *Observer) attrsOf(key string) metric.MeasurementOption {
+	if a, ok := o.handlerAttrs.Load(key); ok {
+		return a.(metric.MeasurementOption)
+	}
+	a, _ := o.handlerAttrs.LoadOrStore(key, metric.WithAttributeSet(attribute.NewSet(KeyHandler.String(key))))
+	return a.(metric.MeasurementOption)
+}
+
+func fail(span trace.Span, err error) {
+	span.RecordError(err)
+	span.SetStatus(codes.Error, err.Error())
+}
+
+// errorType is the error.type of a handler's failure.
+func errorType(err error) string {
+	var pe *bus.PanicError
+	if errors.As(err, &pe) {
+		return "panic"
+	}
+	return "error"
+}

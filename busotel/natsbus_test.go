@@ -1,0 +1,95 @@
+package busotel_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/gobus/bus"
+	"github.com/gobus/bus/natsbus"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestTraceAcrossNodes runs two nodes, each with its own bus, bridge and
+// Observer, on an embedded NATS server: an order emitted on A is handled
+// on B, and the spans of both nodes form one trace.
+func TestTraceAcrossNodes(t *testing.T) {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server did not start")
+	}
+
+	telA, telB := newTelemetry(t), newTelemetry(t)
+	node := func(name string, tel *telemetry, publish, receive string) *bus.Bus {
+		gen, err := bus.NewGenerator(uint64(name[0]), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := bus.NewBus(gen, bus.WithObserver(tel.obs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.RegisterTopics("order.created")
+		nc, err := nats.Connect(s.ClientURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		br, err := natsbus.New(context.Background(), b, nc, natsbus.Config{
+			Node: name, Publish: publish, Receive: receive,
+			InjectHeader: tel.obs.InjectHeader, ExtractHeader: tel.obs.ExtractHeader,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { br.Close(context.Background()) })
+		return b
+	}
+	a := node("a", telA, "order", "")
+	b := node("b", telB, "", "order")
+	handled := make(chan *bus.Event, 1)
+	b.RegisterHandler("billing", &bus.Handler{Matcher: "order", Handle: func(e *bus.Event) { handled <- e }})
+
+	e, err := a.Emit(context.Background(), "order.created", "A-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-handled:
+		if got.ID != e.ID || got.TxID != e.TxID {
+			t.Errorf("B handled %s/%s; want %s/%s", got.ID, got.TxID, e.ID, e.TxID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("B handled nothing")
+	}
+	// B's spans end when its Emit returns, just after the handler.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(telB.spans.Ended()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	sendA := find(t, telA.spans.Ended(), "send order.created", nil)
+	find(t, telA.spans.Ended(), "process order.created", withHandler("natsbus:a"))
+	receiveB := find(t, telB.spans.Ended(), "receive order.created", nil)
+	processB := find(t, telB.spans.Ended(), "process order.created", withHandler("billing"))
+	checkParent(t, receiveB, sendA)
+	checkParent(t, processB, receiveB)
+	if receiveB.SpanKind() != trace.SpanKindConsumer || !receiveB.Parent().IsRemote() {
+		t.Errorf("B's span: kind %v, remote parent %v; want consumer with a remote parent", receiveB.SpanKind(), receiveB.Parent().IsRemote())
+	}
+	if trace := sendA.SpanContext().TraceID(); processB.SpanContext().TraceID() != trace {
+		t.Errorf("B's handler span is in trace %s; want A's trace %s", processB.SpanContext().TraceID(), trace)
+	}
+}
