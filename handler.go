@@ -140,6 +140,17 @@ func (b *Bus) DeregisterHandler(key string) {
 	}
 }
 
+// Handler returns the *Handler registered under key, as it was given to
+// RegisterHandler, or nil if there is none.
+func (b *Bus) Handler(key string) *Handler {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r := b.handlers[key]; r != nil {
+		return r.handler
+	}
+	return nil
+}
+
 // HandlerKeys returns the keys of the registered handlers in delivery order.
 func (b *Bus) HandlerKeys() []string {
 	b.mu.Lock()
