@@ -3,6 +3,7 @@
 // printer of every event and a calculator of order amounts — follow it.
 //
 //	go run ./demo -orders 10
+//	go run ./demo -view localhost:8080   # then open the printed URL
 package main
 
 import (
@@ -11,7 +12,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
+	"os/signal"
 	"time"
 
 	"github.com/gobus/bus"
@@ -23,6 +27,7 @@ func main() {
 	orders := flag.Int("orders", 8, "number of orders to create")
 	seed := flag.Uint64("seed", 1, "seed of the order stream")
 	quiet := flag.Bool("quiet", false, "print only the summary, not every event")
+	view := flag.String("view", "", "serve a live view of the bus at this address, such as localhost:8080, and keep emitting an order a second until interrupted")
 	flag.Parse()
 	if *orders < 0 {
 		fmt.Fprintln(os.Stderr, "demo: -orders must not be negative")
@@ -31,6 +36,42 @@ func main() {
 	if err := run(os.Stdout, *orders, *seed, *quiet); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
+	}
+	if *view != "" {
+		if err := serveView(*view, *seed); err != nil {
+			fmt.Fprintln(os.Stderr, "demo:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// serveView serves the bus's live view at addr and emits an order a second
+// until the process is interrupted.
+func serveView(addr string, seed uint64) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/debug/bus", events.View.Handler(events.Bus))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	fmt.Printf("\nlive view: http://%s/debug/bus (JSON: ?format=json); Ctrl-C to stop\n", ln.Addr())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return srv.Shutdown(context.Background())
+		case <-tick.C:
+			if _, err := emitOrders(1, rng); err != nil {
+				return err
+			}
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gobus/bus"
+	"github.com/gobus/bus/busview"
 )
 
 // The demo's topics.
@@ -28,6 +29,11 @@ type Order struct {
 // its configuration: every process needs its own.
 const node = 1
 
+// View keeps what the demo's live view shows: counts per topic and
+// handler and the last 50 events. Observing costs little next to the
+// printer; a service would attach it the same way.
+var View = busview.New(50)
+
 // Bus is the application's bus.
 var Bus = mustNewBus()
 
@@ -36,7 +42,7 @@ func mustNewBus() *bus.Bus {
 	if err != nil {
 		panic(err) // the settings above are constants: this cannot happen
 	}
-	b, err := bus.NewBus(gen)
+	b, err := bus.NewBus(gen, bus.WithObserver(View))
 	if err != nil {
 		panic(err)
 	}
