@@ -116,3 +116,45 @@ func Example_wrappers() {
 	// emitter: bus: handler "sms" panicked: rate limited: event 3 dropped
 	// 3 events reached the sms handler
 }
+
+// retried calls h again, up to attempts times in all, while it fails: a
+// wrapper of an error-returning handler sees its error, and may act on it.
+func retried(attempts int, h func(*bus.Event) error) func(*bus.Event) error {
+	return func(e *bus.Event) error {
+		var err error
+		for range attempts {
+			if err = h(e); err == nil {
+				return nil
+			}
+		}
+		return fmt.Errorf("%d attempts: %w", attempts, err)
+	}
+}
+
+// A wrapper around a handler that returns errors: the retries are the
+// wrapper's business, and what is left reaches the emitter.
+func ExampleHandlerError() {
+	b, _ := bus.NewBus(sequence())
+	b.RegisterTopics("invoice.created")
+	calls := 0
+	errUnavailable := errors.New("ledger unavailable")
+	b.RegisterHandler("ledger", &bus.Handler{Matcher: "^invoice", HandleErr: retried(3, func(e *bus.Event) error {
+		calls++
+		if e.Data == "down" || calls == 1 {
+			return errUnavailable
+		}
+		return nil
+	})})
+
+	_, err := b.Emit(context.Background(), "invoice.created", "up")
+	fmt.Println(calls, err)
+
+	_, err = b.Emit(context.Background(), "invoice.created", "down")
+	var he *bus.HandlerError
+	fmt.Println(calls, errors.As(err, &he), he.Key, errors.Is(err, errUnavailable))
+	fmt.Println(err)
+	// Output:
+	// 2 <nil>
+	// 5 true ledger true
+	// bus: handler "ledger" failed: 3 attempts: ledger unavailable
+}
