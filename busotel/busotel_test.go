@@ -84,7 +84,7 @@ func names(spans []sdktrace.ReadOnlySpan) string {
 func attr(s sdktrace.ReadOnlySpan, key attribute.Key) string {
 	for _, kv := range s.Attributes() {
 		if kv.Key == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
@@ -234,7 +234,7 @@ func TestMetrics(t *testing.T) {
 func labels(set attribute.Set) string {
 	var l []string
 	for _, kv := range set.ToSlice() {
-		l = append(l, string(kv.Key)+"="+kv.Value.Emit())
+		l = append(l, string(kv.Key)+"="+kv.Value.String())
 	}
 	return strings.Join(l, ",")
 }
