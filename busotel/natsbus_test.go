@@ -48,7 +48,7 @@ func TestTraceAcrossNodes(t *testing.T) {
 		}
 		t.Cleanup(nc.Close)
 		br, err := natsbus.New(context.Background(), b, nc, natsbus.Config{
-			Node: name, Publish: publish, Receive: receive,
+			Node: name, Publish: publish, Receive: receive, Provision: &natsbus.StreamSettings{},
 			InjectHeader: tel.obs.InjectHeader, ExtractHeader: tel.obs.ExtractHeader,
 		})
 		if err != nil {

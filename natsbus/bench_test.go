@@ -36,7 +36,7 @@ func BenchmarkBridge(b *testing.B) {
 			mk := func(name, publish, receive string) *bus.Bus {
 				bs, _ := bus.NewBus(bus.Next(func() string { return fmt.Sprint(name, streams.Add(1)) }))
 				bs.RegisterTopics("order.created")
-				br, err := natsbus.New(context.Background(), bs, connect(b, s.ClientURL()), natsbus.Config{Node: name, Publish: publish, Receive: receive, Stream: stream, Prefix: stream})
+				br, err := natsbus.New(context.Background(), bs, connect(b, s.ClientURL()), natsbus.Config{Node: name, Publish: publish, Receive: receive, Stream: stream, Prefix: stream, Provision: &natsbus.StreamSettings{}})
 				if err != nil {
 					b.Fatal(err)
 				}

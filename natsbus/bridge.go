@@ -2,6 +2,7 @@ package natsbus
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"regexp"
@@ -16,7 +17,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Message headers that carry an event's fields.
+// Message headers that carry an event's fields. The topic is the subject's;
+// Bus-Topic, where present, must agree with it.
 const (
 	HeaderID         = "Bus-Id"
 	HeaderTxID       = "Bus-Tx-Id"
@@ -30,45 +32,93 @@ var (
 	// subject.
 	ErrSubject = errors.New("natsbus: topic is not a valid NATS subject")
 	// ErrMessage is reported, wrapped, for a received message that is not a
-	// bus event: missing headers or a payload the codec cannot decode.
+	// bus event: missing headers, a Bus-Topic header that disagrees with
+	// the subject, or a payload the codec cannot decode.
 	ErrMessage = errors.New("natsbus: bad message")
+	// ErrTooLarge is returned, wrapped, for an event whose message exceeds
+	// the server's maximum payload.
+	ErrTooLarge = errors.New("natsbus: message too large")
+	// ErrDuplicate is returned, wrapped, when the stream reports the first
+	// attempt to store an event as a duplicate: the message was not stored,
+	// because one with its message ID already was.
+	ErrDuplicate = errors.New("natsbus: duplicate message ID")
+	// ErrClosed is returned, wrapped, for an event published after Close.
+	ErrClosed = errors.New("natsbus: bridge closed")
 )
 
 // Config configures a [Bridge]. Node is required; the zero value of every
 // other field selects its default.
 type Config struct {
 	// Node names this process among those sharing the stream: it is the
-	// Source of the events it publishes and the name of its durable
-	// consumer. Letters, digits, "-" and "_" only.
+	// Source of the events it publishes and, without a Group, the name of
+	// its durable consumer. Give every process its own Node. Letters,
+	// digits, "-" and "_" only.
 	Node string
+	// Group, if set, makes this node one of a work-sharing group: the
+	// nodes with the same Group share one durable consumer, named after
+	// the Group, and each received event goes to one of them. Without a
+	// Group, the node has a consumer of its own and receives every event:
+	// fan-out. Letters, digits, "-" and "_" only.
+	Group string
 	// Publish is a regular expression, matched like bus.Handler.Matcher,
 	// selecting the local topics whose events are published. Empty
 	// publishes nothing.
 	Publish string
 	// Receive is a regular expression, matched the same way, selecting the
-	// topics whose events from other nodes are emitted on the local bus;
-	// the bridge acknowledges and ignores the others. Empty receives
-	// nothing, and then the node has no consumer: a node that only
-	// publishes does not pay for reading the stream back.
+	// topics whose events from other nodes are emitted on the local bus.
+	// The server sends only the subjects Receive can match, where the
+	// expression allows telling (an anchored literal prefix such as
+	// "^order\\." or name such as "^order\\.created$", or alternatives of
+	// those); the bridge acknowledges and ignores the rest. Empty receives
+	// nothing, and then the node has no consumer.
 	Receive string
-	// Stream is the JetStream stream to use, created if missing. Default
-	// "BUS".
+	// Stream is the JetStream stream to use. Default "BUS".
 	Stream string
-	// Prefix is the first subject token; the stream holds Prefix + ".>".
+	// Prefix is the first subject token; the stream must hold Prefix + ".>".
 	// Default "bus".
 	Prefix string
+	// Provision, if set, lets the bridge create the stream when it does not
+	// exist, with these settings. An existing stream is used as it is: the
+	// bridge never changes it, and refuses to start if Provision sets a
+	// limit the stream does not have. Without Provision, the stream must
+	// exist.
+	Provision *StreamSettings
+	// Replay selects where a new durable consumer starts: ReplayNew (the
+	// default), ReplayAll or ReplaySince.
+	Replay Replay
 	// Codec encodes event data. Default JSON{}.
 	Codec Codec
-	// DedupWindow is how long the server, and each node, remember event IDs
-	// to drop duplicates. Default two minutes.
-	DedupWindow time.Duration
+	// MaxInFlight selects how Emit publishes. With 0, the default, Emit
+	// returns once the stream has stored the event, or with the error.
+	// With N > 0, Emit hands the message to JetStream's asynchronous
+	// publisher and returns; at most N publishes await confirmation at a
+	// time, and a full window holds the emitter back until there is room
+	// or the emit's context is done. Each publish is still confirmed and
+	// retried until PublishTimeout; one that fails goes to OnError and is
+	// counted in Stats.Failed. Flush waits for the confirmations.
+	MaxInFlight int
 	// AckWait is how long the server waits for this node to acknowledge a
-	// message before delivering it again. A message lost in flight, for
-	// example when the connection drops, arrives this much later. It must
-	// exceed the time the local handlers take. Default 30 seconds.
+	// message before delivering it again. The bridge signals progress
+	// while its handlers run, so a slow handler does not cause a
+	// redelivery; AckWait bounds how late a message lost in flight, or
+	// held by a node that stopped without Close, is delivered again.
+	// Default 30 seconds.
 	AckWait time.Duration
-	// PublishTimeout bounds how long Emit retries a publish that fails, for
-	// example while the client reconnects. Default 30 seconds.
+	// MaxDeliver bounds how often a message is delivered to the consumer.
+	// Redeliveries back off: AckWait, then twice and four times as long. A
+	// message delivered MaxDeliver times without being acknowledged is
+	// terminated on its last delivery, counted as Rejected and reported.
+	// Default 5.
+	MaxDeliver int
+	// MaxBatch bounds how many messages the client buffers ahead of the
+	// handlers. The bridge lowers it while handlers are slow, so that no
+	// message waits in the buffer for more than half of AckWait. Default
+	// 256.
+	MaxBatch int
+	// PublishTimeout bounds how long a publish is retried through
+	// transient failures, such as a reconnect or a cluster electing a new
+	// leader. Permanent failures (a missing stream, an oversized message)
+	// fail at once. Default 30 seconds.
 	PublishTimeout time.Duration
 	// OnError receives every failure that happens outside an Emit call. It
 	// may be called from several goroutines at once.
@@ -89,66 +139,44 @@ type Config struct {
 // Stats counts what a Bridge did.
 type Stats struct {
 	Published  uint64 // local events stored in the stream
+	Failed     uint64 // pipelined publishes that failed, reported to OnError
 	Received   uint64 // events of other nodes emitted on the local bus
-	Duplicates uint64 // redelivered events not handled again
-	Rejected   uint64 // messages that could not be emitted: bad message or unknown topic
+	Own        uint64 // this node's own events read back, not handled again
+	Duplicates uint64 // redelivered messages not handled again
+	Rejected   uint64 // messages that could not be emitted: bad message, unknown topic, delivered too often
 }
 
 // Bridge carries events between a local bus and a JetStream stream. Create
 // it with [New] and stop it with [Bridge.Close].
 type Bridge struct {
 	bus       *bus.Bus
+	nc        *nats.Conn
 	js        jetstream.JetStream
 	cfg       Config
-	key       string                   // handler key of the outbound handler
-	consume   jetstream.ConsumeContext // nil if the node receives nothing
-	stopped   <-chan struct{}          // closed when the consumer has stopped
+	key       string // handler key of the outbound handler
 	receiveRE *regexp.Regexp
-	ctx       context.Context // for emits of received events; cancelled by Close
-	cancel    context.CancelFunc
-	seen      *seenIDs
-	once      sync.Once
+	secret    []byte // keys the message IDs this node publishes
+	closing   chan struct{}
+	closeOnce sync.Once
 
-	// receiving holds the IDs of the events the bridge is emitting, so that
-	// the outbound handler does not publish them back. Events that handlers
-	// emit in turn are new events, and are published.
-	receiving sync.Map
+	out *pipeline // nil in confirm mode
+	in  *receiver // nil if the node receives nothing
 
-	published, received, duplicates, rejected atomic.Uint64
+	published, failed, received, own, duplicates, rejected atomic.Uint64
 }
 
 var tokenPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-// New connects b to the stream over nc: it creates the stream if needed,
-// starts this node's durable consumer if cfg.Receive is set, and registers a
-// handler on b that publishes the events of the topics cfg.Publish matches.
+// New connects b to the stream over nc: it opens the stream (creating it
+// if it is missing and cfg.Provision is set), starts this node's durable
+// consumer if cfg.Receive is set, and registers a handler on b that
+// publishes the events of the topics cfg.Publish matches.
 func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, error) {
 	if b == nil || nc == nil {
 		return nil, errors.New("natsbus: nil bus or connection")
 	}
-	if !tokenPattern.MatchString(cfg.Node) {
-		return nil, fmt.Errorf("natsbus: node %q: want letters, digits, - and _ only", cfg.Node)
-	}
-	if cfg.Stream == "" {
-		cfg.Stream = "BUS"
-	}
-	if cfg.Prefix == "" {
-		cfg.Prefix = "bus"
-	}
-	if !tokenPattern.MatchString(cfg.Prefix) {
-		return nil, fmt.Errorf("natsbus: prefix %q: want letters, digits, - and _ only", cfg.Prefix)
-	}
-	if cfg.Codec == nil {
-		cfg.Codec = JSON{}
-	}
-	if cfg.DedupWindow <= 0 {
-		cfg.DedupWindow = 2 * time.Minute
-	}
-	if cfg.AckWait <= 0 {
-		cfg.AckWait = 30 * time.Second
-	}
-	if cfg.PublishTimeout <= 0 {
-		cfg.PublishTimeout = 30 * time.Second
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
 	}
 	if _, err := compileMatcher(cfg.Publish); err != nil {
 		return nil, fmt.Errorf("natsbus: publish matcher: %w", err)
@@ -157,105 +185,107 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: receive matcher: %w", err)
 	}
-
 	// The default timeout bounds each publish attempt; Emit retries failed
 	// attempts until PublishTimeout.
-	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(2*time.Second))
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(2*time.Second), jetstream.WithPublishAsyncTimeout(2*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: %w", err)
 	}
-	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:       cfg.Stream,
-		Subjects:   []string{cfg.Prefix + ".>"},
-		Storage:    jetstream.FileStorage,
-		Duplicates: cfg.DedupWindow,
-	})
+	stream, err := openStream(ctx, js, &cfg)
 	if err != nil {
-		return nil, fmt.Errorf("natsbus: stream %s: %w", cfg.Stream, err)
+		return nil, err
 	}
 
-	br := &Bridge{bus: b, js: js, cfg: cfg, receiveRE: receive, key: "natsbus:" + cfg.Node, seen: newSeenIDs(cfg.DedupWindow)}
-	br.ctx, br.cancel = context.WithCancel(context.Background())
+	br := &Bridge{bus: b, nc: nc, js: js, cfg: cfg, receiveRE: receive, key: "natsbus:" + cfg.Node,
+		secret: make([]byte, 32), closing: make(chan struct{})}
+	rand.Read(br.secret)
 	if cfg.Receive != "" {
-		if err := br.startConsumer(ctx, stream); err != nil {
-			br.cancel()
+		if br.in, err = br.startReceiver(ctx, stream); err != nil {
 			return nil, err
 		}
 	}
+	if cfg.MaxInFlight > 0 {
+		br.out = br.startPipeline(cfg.MaxInFlight)
+	}
 	if cfg.Publish != "" {
 		if err := b.RegisterHandler(br.key, &bus.Handler{Matcher: cfg.Publish, HandleErr: br.publish}); err != nil {
-			br.stopConsumer()
-			br.cancel()
+			br.Close(ctx)
 			return nil, err
 		}
 	}
 	return br, nil
 }
 
-// startConsumer creates or resumes this node's durable consumer and starts
-// receiving. A new node starts with the events published from then on; an
-// existing one resumes after the last event it acknowledged.
-func (br *Bridge) startConsumer(ctx context.Context, stream jetstream.Stream) error {
-	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       br.cfg.Node,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-		FilterSubject: br.cfg.Prefix + ".>",
-		AckWait:       br.cfg.AckWait,
-	})
-	if err != nil {
-		return fmt.Errorf("natsbus: consumer %s: %w", br.cfg.Node, err)
+func (c *Config) setDefaults() error {
+	if !tokenPattern.MatchString(c.Node) {
+		return fmt.Errorf("natsbus: node %q: want letters, digits, - and _ only", c.Node)
 	}
-	br.consume, err = cons.Consume(br.receive, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		br.report(fmt.Errorf("natsbus: consume: %w", err))
-	}))
-	if err != nil {
-		return fmt.Errorf("natsbus: consume: %w", err)
+	if c.Group != "" && !tokenPattern.MatchString(c.Group) {
+		return fmt.Errorf("natsbus: group %q: want letters, digits, - and _ only", c.Group)
+	}
+	if c.Stream == "" {
+		c.Stream = "BUS"
+	}
+	if c.Prefix == "" {
+		c.Prefix = "bus"
+	}
+	if !tokenPattern.MatchString(c.Prefix) {
+		return fmt.Errorf("natsbus: prefix %q: want letters, digits, - and _ only", c.Prefix)
+	}
+	if c.Codec == nil {
+		c.Codec = JSON{}
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.MaxDeliver == 0 {
+		c.MaxDeliver = 5
+	}
+	if c.MaxDeliver < 2 {
+		return fmt.Errorf("natsbus: MaxDeliver %d: want at least 2, or 0 for the default", c.MaxDeliver)
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 256
+	}
+	if c.PublishTimeout <= 0 {
+		c.PublishTimeout = 30 * time.Second
+	}
+	if c.MaxInFlight < 0 {
+		return fmt.Errorf("natsbus: MaxInFlight %d is negative", c.MaxInFlight)
 	}
 	return nil
 }
 
-// stopConsumer stops receiving and returns a channel closed once the
-// message being handled, if any, is done.
-func (br *Bridge) stopConsumer() <-chan struct{} {
-	if br.consume == nil {
-		done := make(chan struct{})
-		close(done)
-		return done
-	}
-	// Stop rather than Drain: draining waits for the pending pull request
-	// to expire, seconds after a server restart, and what it would deliver
-	// is redelivered to the durable consumer anyway.
-	br.consume.Stop()
-	return br.consume.Closed()
-}
-
-// Close stops publishing and receiving: it deregisters the outbound
-// handler, stops the consumer, and returns once the event being received, if
-// any, has been handled, or when ctx is done. Messages the client had
-// fetched but not yet handed to the bridge are not acknowledged, so the
-// server delivers them again when the node comes back. Close does not close
-// the connection.
+// Close stops publishing and receiving. It deregisters the outbound
+// handler, waits until every pipelined publish is confirmed (as Flush
+// does), and stops the consumer: the event being handled, if any, is
+// finished and acknowledged, and the messages the client had fetched but
+// not handled are negatively acknowledged, so that the server delivers
+// them again at once, to another node of the group or to this one when it
+// comes back. Close returns when all that is done, or when ctx is done. It
+// does not close the connection.
 func (br *Bridge) Close(ctx context.Context) error {
-	br.once.Do(func() {
+	br.closeOnce.Do(func() {
 		br.bus.DeregisterHandler(br.key)
-		br.stopped = br.stopConsumer()
+		close(br.closing)
 	})
-	select {
-	case <-br.stopped:
-		br.cancel()
-		return nil
-	case <-ctx.Done():
-		br.cancel()
-		return ctx.Err()
+	var errs []error
+	if br.out != nil {
+		errs = append(errs, br.out.close(ctx))
 	}
+	if br.in != nil {
+		errs = append(errs, br.in.stop(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // Stats returns counts of what the bridge did so far.
 func (br *Bridge) Stats() Stats {
 	return Stats{
 		Published:  br.published.Load(),
+		Failed:     br.failed.Load(),
 		Received:   br.received.Load(),
+		Own:        br.own.Load(),
 		Duplicates: br.duplicates.Load(),
 		Rejected:   br.rejected.Load(),
 	}

@@ -91,7 +91,7 @@ func newNodeWith(t testing.TB, url, name, publish, receive string, configure fun
 	}
 	n := &node{bus: b, nc: connect(t, url, natsOpts...)}
 	cfg := natsbus.Config{
-		Node: name, Publish: publish, Receive: receive, Codec: codec,
+		Node: name, Publish: publish, Receive: receive, Codec: codec, Provision: &natsbus.StreamSettings{},
 		AckWait: time.Second, // redeliver what a reconnect loses quickly
 		OnError: func(err error) { n.mu.Lock(); n.errs = append(n.errs, err); n.mu.Unlock() },
 	}

@@ -1,85 +1,439 @@
 package natsbus
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobus/bus"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// receive handles one message of the durable consumer: it emits the event
-// on the local bus, then acknowledges the message.
-func (br *Bridge) receive(msg jetstream.Msg) {
-	h := msg.Headers()
-	id, topic, source := h.Get(HeaderID), h.Get(HeaderTopic), h.Get(HeaderSource)
-	if source == br.cfg.Node {
-		// The stream holds this node's own events too, handled here when
-		// they were emitted.
-		br.ack(msg)
+// receiver runs this node's durable consumer: one goroutine reads the
+// messages and emits their events on the local bus one at a time,
+// acknowledging each after its handlers returned.
+type receiver struct {
+	br     *Bridge
+	name   string // durable consumer: the Group, or the Node
+	stream jetstream.Stream
+	seen   *seenSeqs
+	ctx    context.Context // for the emits; cancelled by stop
+	cancel context.CancelFunc
+
+	mu   sync.Mutex
+	cons    jetstream.Consumer        // replaced when the consumer is recreated
+	iter    jetstream.MessagesContext // the open iterator, drained by stop
+	waiting []jetstream.Msg           // fetched messages waiting their turn
+
+	current atomic.Pointer[handling] // the message being handled, for progress
+	slow    time.Duration            // moving average of handling time
+	batch   int                      // current buffer size
+
+	done chan struct{} // closed when the loop has returned
+}
+
+type handling struct {
+	msg   jetstream.Msg
+	since time.Time
+}
+
+func (br *Bridge) startReceiver(ctx context.Context, stream jetstream.Stream) (*receiver, error) {
+	r := &receiver{br: br, name: br.cfg.Node, stream: stream, seen: &seenSeqs{}, batch: br.cfg.MaxBatch, done: make(chan struct{})}
+	if br.cfg.Group != "" {
+		r.name = br.cfg.Group
+	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	cons, err := r.consumer(ctx)
+	if err != nil {
+		r.cancel()
+		return nil, err
+	}
+	r.setConsumer(cons)
+	iter, err := r.open()
+	if err != nil {
+		r.cancel()
+		return nil, err
+	}
+	go r.signalProgress()
+	go r.loop(iter)
+	return r, nil
+}
+
+// consumer looks up the durable consumer, or creates it with the node's
+// settings. An existing consumer keeps where it is in the stream; only its
+// filter and delivery limits follow the configuration.
+func (r *receiver) consumer(ctx context.Context) (jetstream.Consumer, error) {
+	cfg := r.br.cfg
+	want := jetstream.ConsumerConfig{
+		Durable:        r.name,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		FilterSubjects: filterSubjects(cfg.Prefix, cfg.Receive),
+		AckWait:        cfg.AckWait,
+		MaxDeliver:     cfg.MaxDeliver,
+		BackOff:        backOff(cfg.AckWait, cfg.MaxDeliver),
+		MaxAckPending:  4 * cfg.MaxBatch,
+	}
+	cons, err := r.stream.Consumer(ctx, r.name)
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		cfg.Replay.apply(&want)
+	case err != nil:
+		return nil, fmt.Errorf("natsbus: consumer %s: %w", r.name, err)
+	default:
+		have := cons.CachedInfo().Config
+		if same(have, want) {
+			return cons, nil
+		}
+		want.DeliverPolicy, want.OptStartTime, want.OptStartSeq = have.DeliverPolicy, have.OptStartTime, have.OptStartSeq
+	}
+	cons, err = r.stream.CreateOrUpdateConsumer(ctx, want)
+	if err != nil {
+		return nil, fmt.Errorf("natsbus: consumer %s: %w", r.name, err)
+	}
+	return cons, nil
+}
+
+func same(have, want jetstream.ConsumerConfig) bool {
+	filters := have.FilterSubjects
+	if have.FilterSubject != "" {
+		filters = []string{have.FilterSubject}
+	}
+	return fmt.Sprint(filters) == fmt.Sprint(want.FilterSubjects) && have.AckWait == want.AckWait &&
+		have.MaxDeliver == want.MaxDeliver && fmt.Sprint(have.BackOff) == fmt.Sprint(want.BackOff) &&
+		have.MaxAckPending == want.MaxAckPending && have.AckPolicy == want.AckPolicy
+}
+
+// backOff is the redelivery schedule: AckWait, doubling for each further
+// delivery.
+func backOff(ackWait time.Duration, maxDeliver int) []time.Duration {
+	if maxDeliver < 2 {
+		return nil
+	}
+	b := make([]time.Duration, maxDeliver-1)
+	for i := range b {
+		b[i] = ackWait << min(i, 4)
+	}
+	return b
+}
+
+// open starts reading the consumer. The iterator is where stop finds it: an
+// iterator opened after stop began is drained at once.
+func (r *receiver) open() (jetstream.MessagesContext, error) {
+	cons := r.consumerNow()
+	if cons == nil {
+		return nil, fmt.Errorf("natsbus: consumer %s: not found", r.name)
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(r.batch))
+	if err != nil {
+		return nil, fmt.Errorf("natsbus: consumer %s: %w", r.name, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.iter = iter
+	if r.ctx.Err() != nil {
+		iter.Drain()
+	}
+	return iter, nil
+}
+
+func (r *receiver) setConsumer(c jetstream.Consumer) {
+	r.mu.Lock()
+	r.cons = c
+	r.mu.Unlock()
+}
+
+func (r *receiver) consumerNow() jetstream.Consumer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cons
+}
+
+// loop receives until stop. When the iterator fails (the consumer or the
+// stream was deleted, or the server stopped answering), it hands back what
+// it buffered and reopens the consumer, recreating it with the node's
+// settings if it is gone, backing off and reporting each attempt.
+func (r *receiver) loop(iter jetstream.MessagesContext) {
+	defer close(r.done)
+	for {
+		err := r.drain(iter)
+		if r.ctx.Err() != nil {
+			return
+		}
+		r.br.report(fmt.Errorf("natsbus: consumer %s: receiving stopped: %w", r.name, err))
+		for attempt, wait := 1, 50*time.Millisecond; ; attempt, wait = attempt+1, min(2*wait, 5*time.Second) {
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			if iter, err = r.reopen(); err == nil {
+				break
+			}
+			r.br.report(fmt.Errorf("natsbus: consumer %s: reopen attempt %d: %w", r.name, attempt, err))
+		}
+	}
+}
+
+func (r *receiver) reopen() (jetstream.MessagesContext, error) {
+	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+	defer cancel()
+	stream, err := r.br.js.Stream(ctx, r.br.cfg.Stream)
+	if err != nil {
+		return nil, err
+	}
+	r.stream = stream
+	cons, err := r.consumer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.setConsumer(cons)
+	return r.open()
+}
+
+// drain handles messages until the iterator closes or fails. Once stop has
+// begun, what the iterator still holds is negatively acknowledged instead.
+func (r *receiver) drain(iter jetstream.MessagesContext) error {
+	for {
+		msg, err := iter.Next()
+		if err != nil {
+			if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				r.giveBack(iter)
+			}
+			return err
+		}
+		if r.ctx.Err() != nil {
+			r.nak(msg)
+			continue
+		}
+		start := time.Now()
+		r.handle(msg)
+		if r.resize(time.Since(start)) {
+			// Handle what the old buffer holds, signalling progress for
+			// it, before the smaller buffer fills up.
+			iter.Drain()
+			r.handleBacklog(iter)
+			if r.ctx.Err() != nil {
+				return jetstream.ErrMsgIteratorClosed
+			}
+			if iter, err = r.open(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// handleBacklog handles what a drained iterator still holds. Those
+// messages are marked waiting, so that signalProgress keeps the server
+// from delivering them again while they wait their turn.
+func (r *receiver) handleBacklog(iter jetstream.MessagesContext) {
+	var backlog []jetstream.Msg
+	for {
+		msg, err := iter.Next()
+		if err != nil {
+			break
+		}
+		backlog = append(backlog, msg)
+	}
+	r.mu.Lock()
+	r.waiting = backlog
+	r.mu.Unlock()
+	for i, msg := range backlog {
+		r.mu.Lock()
+		r.waiting = backlog[i+1:]
+		r.mu.Unlock()
+		if r.ctx.Err() != nil {
+			r.nak(msg)
+			continue
+		}
+		r.handle(msg)
+	}
+}
+
+// resize keeps the buffer small enough that no message waits in it for
+// more than half of AckWait: it reports whether the iterator must be
+// reopened with a smaller buffer.
+func (r *receiver) resize(took time.Duration) bool {
+	if r.slow == 0 {
+		r.slow = took
+	}
+	r.slow = (7*r.slow + took) / 8
+	if r.slow <= 0 || r.batch == 1 {
+		return false
+	}
+	fits := int(r.br.cfg.AckWait / 2 / r.slow)
+	if fits >= r.batch {
+		return false
+	}
+	r.batch = max(1, fits/2)
+	return true
+}
+
+// giveBack stops iter and negatively acknowledges what it buffered, so the
+// server delivers it again at once.
+func (r *receiver) giveBack(iter jetstream.MessagesContext) {
+	iter.Drain()
+	for {
+		msg, err := iter.Next()
+		if err != nil {
+			return
+		}
+		r.nak(msg)
+	}
+}
+
+func (r *receiver) nak(msg jetstream.Msg) {
+	if err := msg.Nak(); err != nil {
+		r.br.report(fmt.Errorf("natsbus: nak: %w", err))
+	}
+}
+
+// signalProgress tells the server, every third of AckWait, that the message
+// being handled, and those waiting their turn after a resize, are in
+// progress, so a handler slower than AckWait does not cause a redelivery.
+// It also prunes the seen set of an idle node.
+func (r *receiver) signalProgress() {
+	tick := time.NewTicker(r.br.cfg.AckWait / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-tick.C:
+			var busy []jetstream.Msg
+			if h := r.current.Load(); h != nil && time.Since(h.since) >= r.br.cfg.AckWait/3 {
+				busy = append(busy, h.msg)
+			}
+			r.mu.Lock()
+			busy = append(busy, r.waiting...)
+			r.mu.Unlock()
+			for _, msg := range busy {
+				if err := msg.InProgress(); err != nil {
+					r.br.report(fmt.Errorf("natsbus: in progress: %w", err))
+				}
+			}
+			r.seen.prune(r) // also while idle, to give memory back
+		}
+	}
+}
+
+// stop stops receiving: the message being handled is finished, the rest
+// negatively acknowledged.
+func (r *receiver) stop(ctx context.Context) error {
+	r.cancel()
+	r.mu.Lock()
+	if r.iter != nil {
+		r.iter.Drain()
+	}
+	r.mu.Unlock()
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// handle emits the event msg carries on the local bus, then acknowledges
+// msg. The topic is the subject's: NATS permissions are per subject, so a
+// client allowed to publish only on some subjects cannot make its messages
+// pass for events of other topics.
+func (r *receiver) handle(msg jetstream.Msg) {
+	br := r.br
+	meta, err := msg.Metadata()
+	if err != nil {
+		br.rejected.Add(1)
+		br.report(fmt.Errorf("%w on %s: %w", ErrMessage, msg.Subject(), err))
+		r.ack(msg)
 		return
 	}
-	occurredAt, err := strconv.ParseInt(h.Get(HeaderOccurredAt), 10, 64)
-	if id == "" || topic == "" || err != nil {
-		br.reject(msg, fmt.Errorf("%w on %s: missing or malformed event headers", ErrMessage, msg.Subject()))
-		return
-	}
-	if !br.receiveRE.MatchString(topic) {
-		br.ack(msg) // not asked for
-		return
-	}
-	if br.seen.has(id) {
+	seq := meta.Sequence.Stream
+	if r.seen.has(seq) {
 		br.duplicates.Add(1)
-		br.ack(msg)
+		r.ack(msg)
+		return
+	}
+	topic := strings.TrimPrefix(msg.Subject(), br.cfg.Prefix+".")
+	h := msg.Headers()
+	id, source := h.Get(HeaderID), h.Get(HeaderSource)
+	occurredAt, err := strconv.ParseInt(h.Get(HeaderOccurredAt), 10, 64)
+	switch {
+	case meta.NumDelivered >= uint64(br.cfg.MaxDeliver):
+		r.reject(msg, seq, fmt.Errorf("natsbus: event %s on %s (stream sequence %d): delivered %d times without being acknowledged: terminated", id, topic, seq, meta.NumDelivered))
+		return
+	case id == "" || err != nil:
+		r.reject(msg, seq, fmt.Errorf("%w on %s (stream sequence %d): missing or malformed event headers", ErrMessage, msg.Subject(), seq))
+		return
+	case h.Get(HeaderTopic) != "" && h.Get(HeaderTopic) != topic:
+		r.reject(msg, seq, fmt.Errorf("%w: event %s on subject %s claims topic %q in %s: refused", ErrMessage, id, msg.Subject(), h.Get(HeaderTopic), HeaderTopic))
+		return
+	case !br.receiveRE.MatchString(topic):
+		r.ack(msg) // not asked for, and the server could not filter it out
+		return
+	case br.isOwn(h.Get(jetstream.MsgIDHeader), id):
+		// This node's own event, handled when it was emitted here.
+		br.own.Add(1)
+		r.done1(msg, seq)
 		return
 	}
 	data, err := br.cfg.Codec.Decode(topic, msg.Data())
 	if err != nil {
-		br.reject(msg, fmt.Errorf("%w: event %s on %s: decode: %w", ErrMessage, id, topic, err))
+		r.reject(msg, seq, fmt.Errorf("%w: event %s on %s: decode: %w", ErrMessage, id, topic, err))
 		return
 	}
 
-	ctx := br.ctx
+	ctx := r.ctx
 	if br.cfg.ExtractHeader != nil {
 		ctx = br.cfg.ExtractHeader(ctx, h)
 	}
-	br.receiving.Store(id, struct{}{})
+	ctx = context.WithValue(ctx, receivedKey{}, id)
+	r.current.Store(&handling{msg: msg, since: time.Now()})
 	_, err = br.bus.Emit(ctx, topic, data,
 		bus.WithID(id), bus.WithTxID(h.Get(HeaderTxID)), bus.WithSource(source),
 		bus.WithOccurredAt(time.Unix(0, occurredAt)))
-	br.receiving.Delete(id)
+	r.current.Store(nil)
 	switch {
 	case errors.Is(err, bus.ErrTopicNotFound):
 		// Not for this node: acknowledge, so it is not redelivered.
 		br.rejected.Add(1)
 		br.report(fmt.Errorf("natsbus: event %s from %s: %w", id, source, err))
-		br.ack(msg)
+		r.done1(msg, seq)
 		return
 	case err != nil:
 		// The handlers ran, and some failed. Redelivering would run the
 		// others again, so the event counts as handled.
 		br.report(fmt.Errorf("natsbus: event %s from %s: %w", id, source, err))
 	}
-	br.seen.add(id)
 	br.received.Add(1)
-	br.ack(msg)
+	r.done1(msg, seq)
+}
+
+// done1 records that the message at seq was dealt with and acknowledges it.
+func (r *receiver) done1(msg jetstream.Msg, seq uint64) {
+	r.seen.add(seq)
+	r.ack(msg)
+	r.seen.prune(r)
 }
 
 // reject terminates a message that can never be emitted, so that JetStream
-// stops redelivering it.
-func (br *Bridge) reject(msg jetstream.Msg, err error) {
-	br.rejected.Add(1)
-	br.report(err)
+// stops redelivering it, and reports why.
+func (r *receiver) reject(msg jetstream.Msg, seq uint64, err error) {
+	r.br.rejected.Add(1)
+	r.br.report(err)
+	r.seen.add(seq)
 	if err := msg.TermWithReason(err.Error()); err != nil {
-		br.report(fmt.Errorf("natsbus: terminate message: %w", err))
+		r.br.report(fmt.Errorf("natsbus: terminate message: %w", err))
 	}
 }
 
-func (br *Bridge) ack(msg jetstream.Msg) {
-	// A lost acknowledgement means a redelivery, which seen absorbs.
+func (r *receiver) ack(msg jetstream.Msg) {
+	// Asynchronous: no round trip per message. A lost acknowledgement
+	// means a redelivery, which seen absorbs.
 	if err := msg.Ack(); err != nil {
-		br.report(fmt.Errorf("natsbus: ack: %w", err))
+		r.br.report(fmt.Errorf("natsbus: ack: %w", err))
 	}
 }

@@ -1,0 +1,136 @@
+package natsbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// StreamSettings are the limits of a stream the bridge creates. A zero
+// field selects its default.
+type StreamSettings struct {
+	// MaxAge is how long the stream keeps an event. Default 24 hours.
+	MaxAge time.Duration
+	// MaxBytes bounds the stream's size; the oldest events go first.
+	// Default 1 GiB: at about 300 bytes an event, some 3.5 million events.
+	MaxBytes int64
+	// Replicas is the number of servers holding the stream, in a cluster.
+	// Default 1; use 3 in production clusters.
+	Replicas int
+	// Duplicates is how long the server remembers message IDs, within
+	// which a retried publish is stored once. Default 2 minutes.
+	Duplicates time.Duration
+}
+
+func (s StreamSettings) withDefaults() StreamSettings {
+	if s.MaxAge <= 0 {
+		s.MaxAge = 24 * time.Hour
+	}
+	if s.MaxBytes <= 0 {
+		s.MaxBytes = 1 << 30
+	}
+	if s.Replicas <= 0 {
+		s.Replicas = 1
+	}
+	if s.Duplicates <= 0 {
+		s.Duplicates = 2 * time.Minute
+	}
+	return s
+}
+
+// Replay selects where a node's new durable consumer starts in the stream.
+// It applies only when the consumer is created: an existing consumer
+// resumes after the last event it acknowledged.
+type Replay struct {
+	all   bool
+	since time.Time
+}
+
+var (
+	// ReplayNew starts with the events stored from then on. It is the zero
+	// Replay, and the default.
+	ReplayNew = Replay{}
+	// ReplayAll starts with the oldest event the stream retains, for a node
+	// that builds its state from history.
+	ReplayAll = Replay{all: true}
+)
+
+// ReplaySince starts with the first event stored at or after t.
+func ReplaySince(t time.Time) Replay { return Replay{since: t} }
+
+func (r Replay) apply(c *jetstream.ConsumerConfig) {
+	switch {
+	case r.all:
+		c.DeliverPolicy = jetstream.DeliverAllPolicy
+	case !r.since.IsZero():
+		c.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+		since := r.since
+		c.OptStartTime = &since
+	default:
+		c.DeliverPolicy = jetstream.DeliverNewPolicy
+	}
+}
+
+// openStream looks the stream up and checks that it suits the bridge. It
+// creates the stream only if it is missing and cfg.Provision is set; an
+// existing stream is used as its operator provisioned it, never updated.
+func openStream(ctx context.Context, js jetstream.JetStream, cfg *Config) (jetstream.Stream, error) {
+	stream, err := js.Stream(ctx, cfg.Stream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound) && cfg.Provision != nil:
+		s := cfg.Provision.withDefaults()
+		stream, err = js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:       cfg.Stream,
+			Subjects:   []string{cfg.Prefix + ".>"},
+			Storage:    jetstream.FileStorage,
+			Retention:  jetstream.LimitsPolicy,
+			Discard:    jetstream.DiscardOld,
+			MaxAge:     s.MaxAge,
+			MaxBytes:   s.MaxBytes,
+			Replicas:   s.Replicas,
+			Duplicates: s.Duplicates,
+		})
+		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return nil, fmt.Errorf("natsbus: create stream %s: %w", cfg.Stream, err)
+		}
+		if err != nil { // another node created it meanwhile
+			return openStream(ctx, js, cfg)
+		}
+		return stream, nil
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil, fmt.Errorf("natsbus: stream %s does not exist: provision it, or set Config.Provision to let the bridge create it: %w", cfg.Stream, err)
+	case err != nil:
+		return nil, fmt.Errorf("natsbus: stream %s: %w", cfg.Stream, err)
+	}
+	return stream, checkStream(stream.CachedInfo().Config, cfg)
+}
+
+// checkStream refuses a stream that does not hold the bridge's subjects, or
+// whose limits differ from those cfg.Provision sets explicitly.
+func checkStream(sc jetstream.StreamConfig, cfg *Config) error {
+	if !slices.Contains(sc.Subjects, cfg.Prefix+".>") && !slices.Contains(sc.Subjects, ">") {
+		return fmt.Errorf("natsbus: stream %s holds the subjects %q, not %s.>", cfg.Stream, sc.Subjects, cfg.Prefix)
+	}
+	p := cfg.Provision
+	if p == nil {
+		return nil
+	}
+	var conflicts []error
+	check := func(name string, want, have any, set bool) {
+		if set && want != have {
+			conflicts = append(conflicts, fmt.Errorf("%s is %v, Config.Provision asks for %v", name, have, want))
+		}
+	}
+	check("MaxAge", p.MaxAge, sc.MaxAge, p.MaxAge > 0)
+	check("MaxBytes", p.MaxBytes, sc.MaxBytes, p.MaxBytes > 0)
+	check("Replicas", p.Replicas, sc.Replicas, p.Replicas > 0)
+	check("Duplicates", p.Duplicates, sc.Duplicates, p.Duplicates > 0)
+	if len(conflicts) > 0 {
+		return fmt.Errorf("natsbus: stream %s exists with other settings (the bridge does not change them): %w", cfg.Stream, errors.Join(conflicts...))
+	}
+	return nil
+}
