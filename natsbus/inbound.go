@@ -25,7 +25,7 @@ type receiver struct {
 	ctx    context.Context // for the emits; cancelled by stop
 	cancel context.CancelFunc
 
-	mu   sync.Mutex
+	mu      sync.Mutex
 	cons    jetstream.Consumer        // replaced when the consumer is recreated
 	iter    jetstream.MessagesContext // the open iterator, drained by stop
 	waiting []jetstream.Msg           // fetched messages waiting their turn
