@@ -185,7 +185,15 @@ func TestClusterLeaderLoss(t *testing.T) {
 			if err := a.bridge.Flush(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "every event on B", func() bool { return handled.distinct() >= events })
+			deadline := time.Now().Add(30 * time.Second)
+			for handled.distinct() < events {
+				if time.Now().After(deadline) {
+					errs := b.errors()
+					t.Fatalf("B handled %d of %d events; A %+v, B %+v; B reported %d errors, the first: %v",
+						handled.distinct(), events, a.bridge.Stats(), b.bridge.Stats(), len(errs), errs[:min(3, len(errs))])
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
 			time.Sleep(200 * time.Millisecond) // let a duplicate arrive, if any
 			handled.check(t, sent)
 			if st := a.bridge.Stats(); st.Published != events || st.Failed != 0 {

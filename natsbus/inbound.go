@@ -128,7 +128,10 @@ func (r *receiver) open() (jetstream.MessagesContext, error) {
 	if cons == nil {
 		return nil, fmt.Errorf("natsbus: consumer %s: not found", r.name)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(r.batch))
+	// Short pull requests with frequent heartbeats: after a server or a
+	// consumer leader goes away, the next pull reaches the new one within
+	// seconds, and a dead connection is noticed as quickly.
+	iter, err := cons.Messages(jetstream.PullMaxMessages(r.batch), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: consumer %s: %w", r.name, err)
 	}
