@@ -4,47 +4,79 @@
 //
 // A [Bridge] joins one bus to one JetStream stream. Events emitted locally on
 // the topics its [Config.Publish] expression matches are published to the
-// stream, with their ID, TxID, topic, source (this node) and time in message
-// headers and their data encoded by a [Codec]. A durable consumer named
-// after the node receives the events of other nodes on the topics
+// stream on the subject Prefix.TOPIC, with their ID, TxID, source and time
+// in message headers and their data encoded by a [Codec]. A durable
+// consumer receives the events of other nodes on the topics
 // [Config.Receive] matches, and emits them on the local bus with their
 // original ID, TxID, topic, source and time.
 //
-// # Delivery
+// # Publishing
 //
-// The event ID is the JetStream message ID: the server drops a message it
-// has already stored within the stream's duplicate window, so a publish that
-// is retried after a lost acknowledgement is stored once. A message is
-// acknowledged only after the local handlers ran; if it is redelivered
-// anyway (its acknowledgement was lost), the bridge remembers the IDs it
-// handled within [Config.DedupWindow] and acknowledges it without handling it
-// again. The memory is per process: a redelivery that reaches a restarted
-// node after its previous run handled the event is handled again.
+// In confirm mode, the default, Emit returns once the stream has stored the
+// event, retrying transient failures (a reconnect, a cluster electing a new
+// leader) until [Config.PublishTimeout]; permanent ones (a missing stream,
+// a message over the server's max payload, which Emit names with both
+// sizes) fail at once. With [Config.MaxInFlight] set, Emit hands the
+// message to JetStream's asynchronous publisher and returns: publishes are
+// confirmed and retried in the background, failures go to
+// [Config.OnError], and [Bridge.Flush] waits for the confirmations.
 //
-// Publishing happens inside Emit, which waits until JetStream has stored the
-// event, retrying through reconnects until the emit's context is done or
-// [Config.PublishTimeout] passes. If it gives up, Emit returns the error.
+// Each message carries a JetStream message ID made of the event ID and a
+// MAC under a secret of the publishing bridge, so the stream stores a
+// retried publish once, and no other client can suppress an event by
+// storing its predictable ID first. A publish whose first attempt the
+// stream reports as a duplicate was not stored, and fails with
+// [ErrDuplicate].
+//
+// # Receiving
+//
+// The topic of a received event is the one its subject names: NATS
+// permissions are per subject, so a client allowed to publish on some
+// subjects cannot pass its messages off as events of others. A message
+// whose Bus-Topic header disagrees is terminated and reported. The
+// Bus-Source header is carried as the event's Source and proves nothing:
+// any client allowed to publish can set it. A node recognises its own
+// events by their message ID's MAC, never by Source.
+//
+// The consumer pulls messages in batches and handles them one at a time;
+// each is acknowledged, without waiting for a round trip, after the local
+// handlers returned. While a handler runs, and while fetched messages wait
+// their turn, the bridge tells the server they are in progress, so that
+// slow handlers do not cause redeliveries. The buffer shrinks when
+// handlers are slow. Close hands back what was fetched but not handled, so
+// it is delivered again at once. A redelivery of a message this node
+// handled already (its acknowledgement was lost) is recognised by its
+// stream sequence and not handled again; the memory this takes is bounded
+// by the messages above the consumer's acknowledgement floor, at most
+// 4 × [Config.MaxBatch]. A message delivered [Config.MaxDeliver] times is
+// terminated and reported. If the consumer or the stream is deleted, the
+// bridge recreates its consumer, backing off and reporting each attempt.
+//
+// Without a [Config.Group], each node has a durable consumer of its own and
+// receives every event (fan-out); nodes with the same Group share one
+// consumer, and each event goes to one of them. [Config.Replay] lets a new
+// consumer start with the stream's history.
+//
+// # Guarantees
+//
+// Delivery is at least once: an event stored in the stream reaches the
+// handlers of every receiving node (or group), unless the stream's limits
+// discard it first. It is handled once per node unless the node stops
+// between handling an event and acknowledging it, or a redelivery reaches
+// another member of a group. Events from one publisher arrive in the order
+// they were stored; events from several publishers interleave.
 //
 // # Failures
 //
-// Nothing fails silently: what goes wrong outside an Emit call — a payload
-// that cannot be decoded, a topic not registered on this bus, a handler that
-// panicked on a received event — is passed to [Config.OnError], and the
-// first two are counted as Rejected in [Bridge.Stats]. A message that
-// cannot be decoded is terminated, so JetStream does not redeliver it
-// forever.
-//
-// # Subjects
-//
-// A topic is published on the subject Prefix + "." + topic, so a topic's
-// dots separate subject tokens. Topics that are not valid subjects (with an
-// empty token, or the wildcards "*" and ">") are refused with an error that
-// wraps [ErrSubject].
+// Nothing fails silently: what goes wrong outside an Emit call — a message
+// that is not an event, a topic not registered on this bus, a message
+// delivered too often, a pipelined publish that failed, a handler that
+// failed on a received event, a lost consumer — is passed to
+// [Config.OnError], and counted in [Bridge.Stats].
 //
 // # Security
 //
-// The bridge uses the *nats.Conn it is given: authentication (user and
-// password, token, credentials file, NKeys) and TLS are configured when
-// connecting, with the options of nats.go. Data crosses the network in clear
-// text only over a plain nats:// connection.
+// The bridge uses the *nats.Conn it is given: authentication and TLS are
+// configured when connecting, with the options of nats.go. The README lists
+// the permissions each role needs.
 package natsbus

@@ -7,6 +7,7 @@
 // needs no setup; -url connects to an external server instead.
 //
 //	go run ./demo
+//	go run ./demo -pipelined -orders 2000 -quiet
 //	go run ./demo -url nats://127.0.0.1:4222 -orders 10
 package main
 
@@ -38,14 +39,29 @@ var codec = natsbus.JSON{Types: map[string]reflect.Type{
 func main() {
 	url := flag.String("url", "", "NATS server URL; empty starts an embedded server")
 	orders := flag.Int("orders", 5, "number of orders the shop emits")
+	pipelined := flag.Bool("pipelined", false, "publish in pipelined mode (MaxInFlight 1024) instead of waiting for each event to be stored")
+	quiet := flag.Bool("quiet", false, "print only the summary, not every event")
 	flag.Parse()
-	if err := run(*url, *orders); err != nil {
+	if *orders < 1 {
+		fmt.Fprintln(os.Stderr, "demo: -orders must be at least 1")
+		os.Exit(2)
+	}
+	maxInFlight := 0
+	if *pipelined {
+		maxInFlight = 1024
+	}
+	if err := run(*url, *orders, maxInFlight, *quiet); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url string, orders int) error {
+func run(url string, orders, maxInFlight int, quiet bool) error {
+	printf := func(format string, args ...any) {
+		if !quiet {
+			fmt.Printf(format, args...)
+		}
+	}
 	if url == "" {
 		dir, err := os.MkdirTemp("", "natsbus-demo")
 		if err != nil {
@@ -66,12 +82,12 @@ func run(url string, orders int) error {
 	}
 
 	ctx := context.Background()
-	shop, err := newNode(ctx, url, "shop", 1, `^order\.`, `^invoice\.`)
+	shop, err := newNode(ctx, url, "shop", 1, `^order\.`, `^invoice\.`, maxInFlight)
 	if err != nil {
 		return err
 	}
 	defer shop.close()
-	billing, err := newNode(ctx, url, "billing", 2, `^invoice\.`, `^order\.`)
+	billing, err := newNode(ctx, url, "billing", 2, `^invoice\.`, `^order\.`, maxInFlight)
 	if err != nil {
 		return err
 	}
@@ -80,32 +96,40 @@ func run(url string, orders int) error {
 	var wg sync.WaitGroup
 	wg.Add(orders)
 	billing.bus.RegisterHandler("billing", &bus.Handler{Matcher: `^order\.created$`, Handle: bus.Typed(func(e *bus.Event, o Order) {
-		fmt.Printf("billing  got  %-15s id=%s tx=%s from %s: %s, %d cents\n", e.Topic, e.ID, e.TxID, e.Source, o.ID, o.Cents)
+		printf("billing  got  %-15s id=%s tx=%s from %s: %s, %d cents\n", e.Topic, e.ID, e.TxID, e.Source, o.ID, o.Cents)
 		if _, err := billing.bus.Emit(e.Context(), "invoice.created", o.Cents); err != nil {
 			fmt.Println("billing:", err)
 		}
 	})})
 	shop.bus.RegisterHandler("ledger", &bus.Handler{Matcher: `^invoice\.created$`, Handle: func(e *bus.Event) {
-		fmt.Printf("shop     got  %-15s id=%s tx=%s from %s: %v cents\n", e.Topic, e.ID, e.TxID, e.Source, e.Data)
+		printf("shop     got  %-15s id=%s tx=%s from %s: %v cents\n", e.Topic, e.ID, e.TxID, e.Source, e.Data)
 		wg.Done()
 	}})
 
+	start := time.Now()
 	for i := 1; i <= orders; i++ {
 		e, err := shop.bus.Emit(ctx, "order.created", Order{ID: fmt.Sprintf("A-%03d", i), Cents: 1000 * i})
 		if err != nil {
 			return err
 		}
-		fmt.Printf("shop     sent %-15s id=%s tx=%s\n", e.Topic, e.ID, e.TxID)
+		printf("shop     sent %-15s id=%s tx=%s\n", e.Topic, e.ID, e.TxID)
 	}
 
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(30 * time.Second):
+	case <-time.After(60 * time.Second):
 		return fmt.Errorf("invoices did not all arrive")
 	}
-	fmt.Printf("\nshop:    %+v\nbilling: %+v\n", shop.bridge.Stats(), billing.bridge.Stats())
+	elapsed := time.Since(start)
+	mode := "confirm mode"
+	if maxInFlight > 0 {
+		mode = fmt.Sprintf("pipelined mode, MaxInFlight %d", maxInFlight)
+	}
+	fmt.Printf("\n%d orders and %d invoices crossed in %v (%s): %.0f events/s end to end\n",
+		orders, orders, elapsed.Round(time.Millisecond), mode, float64(2*orders)/elapsed.Seconds())
+	fmt.Printf("shop:    %+v\nbilling: %+v\n", shop.bridge.Stats(), billing.bridge.Stats())
 	return nil
 }
 
@@ -115,7 +139,7 @@ type node struct {
 	nc     *nats.Conn
 }
 
-func newNode(ctx context.Context, url, name string, id uint64, publish, receive string) (*node, error) {
+func newNode(ctx context.Context, url, name string, id uint64, publish, receive string, maxInFlight int) (*node, error) {
 	gen, err := bus.NewGenerator(id, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		return nil, err
@@ -133,7 +157,9 @@ func newNode(ctx context.Context, url, name string, id uint64, publish, receive 
 	}
 	br, err := natsbus.New(ctx, b, nc, natsbus.Config{
 		Node: name, Publish: publish, Receive: receive, Codec: codec,
-		OnError: func(err error) { fmt.Fprintln(os.Stderr, name+":", err) },
+		MaxInFlight: maxInFlight,
+		Provision:   &natsbus.StreamSettings{}, // a demo may create its stream
+		OnError:     func(err error) { fmt.Fprintln(os.Stderr, name+":", err) },
 	})
 	if err != nil {
 		nc.Close()
