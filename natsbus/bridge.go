@@ -17,8 +17,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Message headers that carry an event's fields. The topic is the subject's;
-// Bus-Topic, where present, must agree with it.
+// Message headers that carry an event's fields. The topic is not among
+// them: it is the subject's. A message from another publisher may carry
+// Bus-Topic; the bridge refuses it unless it agrees with the subject.
 const (
 	HeaderID         = "Bus-Id"
 	HeaderTxID       = "Bus-Tx-Id"
@@ -154,6 +155,7 @@ type Bridge struct {
 	js        jetstream.JetStream
 	cfg       Config
 	key       string // handler key of the outbound handler
+	publishRE *regexp.Regexp
 	receiveRE *regexp.Regexp
 	secret    []byte // keys the message IDs this node publishes
 	closing   chan struct{}
@@ -178,7 +180,8 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	if _, err := compileMatcher(cfg.Publish); err != nil {
+	publish, err := compileMatcher(cfg.Publish)
+	if err != nil {
 		return nil, fmt.Errorf("natsbus: publish matcher: %w", err)
 	}
 	receive, err := compileMatcher(cfg.Receive)
@@ -196,7 +199,7 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 		return nil, err
 	}
 
-	br := &Bridge{bus: b, nc: nc, js: js, cfg: cfg, receiveRE: receive, key: "natsbus:" + cfg.Node,
+	br := &Bridge{bus: b, nc: nc, js: js, cfg: cfg, publishRE: publish, receiveRE: receive, key: "natsbus:" + cfg.Node,
 		secret: make([]byte, 32), closing: make(chan struct{})}
 	rand.Read(br.secret)
 	if cfg.Receive != "" {
@@ -295,6 +298,13 @@ func (br *Bridge) report(err error) {
 	if br.cfg.OnError != nil {
 		br.cfg.OnError(err)
 	}
+}
+
+// publishes reports whether this node publishes the events of topic: only
+// those can come back to it as its own, and must not be published again
+// when received.
+func (br *Bridge) publishes(topic string) bool {
+	return br.cfg.Publish != "" && br.publishRE.MatchString(topic)
 }
 
 // compileMatcher compiles a Publish or Receive matcher the way

@@ -23,7 +23,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out waiting for %s", what) // callers log what they saw
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -245,6 +245,11 @@ func TestReceiverRecoversFromDeletedConsumerAndStream(t *testing.T) {
 		return err == nil
 	})
 	emit("3")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("B reported: %v", b.errors())
+		}
+	})
 	got.await(t, 3)
 	if calls, distinct := got.counts(); calls != 3 || distinct != 3 {
 		t.Errorf("B handled %d events (%d distinct); want 3", calls, distinct)

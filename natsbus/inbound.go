@@ -194,6 +194,11 @@ func (r *receiver) reopen() (jetstream.MessagesContext, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !cons.CachedInfo().Created.Equal(r.consumerNow().CachedInfo().Created) {
+		// A new consumer, maybe on a new stream whose sequences start
+		// again at 1: what the old one delivered says nothing about it.
+		r.seen.reset()
+	}
 	r.setConsumer(cons)
 	return r.open()
 }
@@ -362,7 +367,10 @@ func (r *receiver) handle(msg jetstream.Msg) {
 	}
 	topic := strings.TrimPrefix(msg.Subject(), br.cfg.Prefix+".")
 	h := msg.Headers()
-	id, source := h.Get(HeaderID), h.Get(HeaderSource)
+	id, source, txID := h.Get(HeaderID), h.Get(HeaderSource), h.Get(HeaderTxID)
+	if txID == "" {
+		txID = id
+	}
 	occurredAt, err := strconv.ParseInt(h.Get(HeaderOccurredAt), 10, 64)
 	switch {
 	case meta.NumDelivered >= uint64(br.cfg.MaxDeliver):
@@ -377,7 +385,7 @@ func (r *receiver) handle(msg jetstream.Msg) {
 	case !br.receiveRE.MatchString(topic):
 		r.ack(msg) // not asked for, and the server could not filter it out
 		return
-	case br.isOwn(h.Get(jetstream.MsgIDHeader), id):
+	case br.publishes(topic) && br.isOwn(h.Get(jetstream.MsgIDHeader), id):
 		// This node's own event, handled when it was emitted here.
 		br.own.Add(1)
 		r.done1(msg, seq)
@@ -393,10 +401,12 @@ func (r *receiver) handle(msg jetstream.Msg) {
 	if br.cfg.ExtractHeader != nil {
 		ctx = br.cfg.ExtractHeader(ctx, h)
 	}
-	ctx = context.WithValue(ctx, receivedKey{}, id)
+	if br.publishes(topic) {
+		ctx = context.WithValue(ctx, receivedKey{}, id)
+	}
 	r.current.Store(&handling{msg: msg, since: time.Now()})
 	_, err = br.bus.Emit(ctx, topic, data,
-		bus.WithID(id), bus.WithTxID(h.Get(HeaderTxID)), bus.WithSource(source),
+		bus.WithID(id), bus.WithTxID(txID), bus.WithSource(source),
 		bus.WithOccurredAt(time.Unix(0, occurredAt)))
 	r.current.Store(nil)
 	switch {

@@ -56,12 +56,12 @@ func (br *Bridge) message(ctx context.Context, e *bus.Event) (*nats.Msg, error) 
 	}
 	msg := &nats.Msg{Subject: subject, Data: payload, Header: nats.Header{}}
 	msg.Header.Set(HeaderID, e.ID)
-	msg.Header.Set(HeaderTxID, e.TxID)
-	msg.Header.Set(HeaderTopic, e.Topic)
+	if e.TxID != e.ID { // a missing Bus-Tx-Id means the event starts its transaction
+		msg.Header.Set(HeaderTxID, e.TxID)
+	}
 	msg.Header.Set(HeaderSource, source)
 	msg.Header.Set(HeaderOccurredAt, strconv.FormatInt(e.OccurredAt, 10))
 	msg.Header.Set(jetstream.MsgIDHeader, br.msgID(e.ID))
-	msg.Header.Set(jetstream.ExpectedStreamHeader, br.cfg.Stream)
 	if br.cfg.InjectHeader != nil {
 		br.cfg.InjectHeader(ctx, msg.Header)
 	}
@@ -92,7 +92,7 @@ func messageSize(msg *nats.Msg) int64 {
 func (br *Bridge) msgID(id string) string {
 	m := hmac.New(sha256.New, br.secret)
 	m.Write([]byte(id))
-	return id + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+	return id + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:12]) // 96 bits
 }
 
 // isOwn reports whether a message carrying msgID and event id was

@@ -70,9 +70,9 @@ func (s *seenSeqs) prune(r *receiver) {
 	}
 }
 
-// size returns how many sequences the set holds.
-func (s *seenSeqs) size() int {
+// reset forgets every sequence.
+func (s *seenSeqs) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.seqs)
+	s.seqs = nil
 }
