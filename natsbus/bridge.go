@@ -157,7 +157,8 @@ type Bridge struct {
 	key       string // handler key of the outbound handler
 	publishRE *regexp.Regexp
 	receiveRE *regexp.Regexp
-	secret    []byte // keys the message IDs this node publishes
+	secret    []byte    // keys the message IDs this node publishes
+	macs      sync.Pool // of HMACs under secret, which cost an allocation each to make
 	closing   chan struct{}
 	closeOnce sync.Once
 

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"time"
 
@@ -90,9 +91,16 @@ func messageSize(msg *nats.Msg) int64 {
 // by storing their IDs first. The MAC also tells this node's own messages
 // from others without trusting the Bus-Source header.
 func (br *Bridge) msgID(id string) string {
-	m := hmac.New(sha256.New, br.secret)
+	m, _ := br.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, br.secret)
+	}
+	m.Reset()
 	m.Write([]byte(id))
-	return id + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:12]) // 96 bits
+	var sum [sha256.Size]byte
+	mac := base64.RawURLEncoding.EncodeToString(m.Sum(sum[:0])[:12]) // 96 bits
+	br.macs.Put(m)
+	return id + "." + mac
 }
 
 // isOwn reports whether a message carrying msgID and event id was
