@@ -131,13 +131,17 @@ func (br *Bridge) store(ctx context.Context, msg *nats.Msg, e *bus.Event, giveUp
 		if ctx.Err() != nil || time.Now().Add(wait).After(giveUp) {
 			return nil, fmt.Errorf("natsbus: publish event %s on %s: gave up after %v: %w", e.ID, e.Topic, br.cfg.PublishTimeout, err)
 		}
+		// Close stops an Emit waiting to retry; the pipeline's retries go
+		// on, since Close waits for them.
+		closing := br.closing
+		if br.out != nil {
+			closing = nil
+		}
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("natsbus: publish event %s on %s: %w", e.ID, e.Topic, ctx.Err())
-		case <-br.closing:
-			if br.out == nil {
-				return nil, fmt.Errorf("%w: event %s on %s not stored: %w", ErrClosed, e.ID, e.Topic, err)
-			}
+		case <-closing:
+			return nil, fmt.Errorf("%w: event %s on %s not stored: %w", ErrClosed, e.ID, e.Topic, err)
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, time.Second)
