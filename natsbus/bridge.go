@@ -112,9 +112,9 @@ type Config struct {
 	// Default 5.
 	MaxDeliver int
 	// MaxBatch bounds how many messages the client buffers ahead of the
-	// handlers. The bridge lowers it while handlers are slow, so that no
-	// message waits in the buffer for more than half of AckWait. Default
-	// 256.
+	// handlers. The bridge buffers fewer while handlers are slow, so that
+	// no message waits in the buffer for more than half of AckWait, and
+	// returns to MaxBatch when they are fast again. Default 256.
 	MaxBatch int
 	// PublishTimeout bounds how long a publish is retried through
 	// transient failures, such as a reconnect or a cluster electing a new

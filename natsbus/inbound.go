@@ -222,7 +222,7 @@ func (r *receiver) drain(iter jetstream.MessagesContext) error {
 		r.handle(msg)
 		if r.resize(time.Since(start)) {
 			// Handle what the old buffer holds, signalling progress for
-			// it, before the smaller buffer fills up.
+			// it, before the new one fills up.
 			iter.Drain()
 			r.handleBacklog(iter)
 			if r.ctx.Err() != nil {
@@ -263,21 +263,26 @@ func (r *receiver) handleBacklog(iter jetstream.MessagesContext) {
 }
 
 // resize keeps the buffer small enough that no message waits in it for
-// more than half of AckWait: it reports whether the iterator must be
-// reopened with a smaller buffer.
+// more than half of AckWait, and lets it grow back, up to MaxBatch, once
+// handlers are fast again. It reports whether the iterator must be
+// reopened with the new size.
 func (r *receiver) resize(took time.Duration) bool {
 	if r.slow == 0 {
 		r.slow = took
 	}
 	r.slow = (7*r.slow + took) / 8
-	if r.slow <= 0 || r.batch == 1 {
+	if r.slow <= 0 {
 		return false
 	}
-	fits := int(r.br.cfg.AckWait / 2 / r.slow)
-	if fits >= r.batch {
+	fits := int(min(r.br.cfg.AckWait/2/r.slow, 1<<20))
+	switch {
+	case fits < r.batch && r.batch > 1:
+		r.batch = max(1, fits/2)
+	case fits >= 4*r.batch && r.batch < r.br.cfg.MaxBatch: // hysteresis: no flapping
+		r.batch = min(r.br.cfg.MaxBatch, fits/2)
+	default:
 		return false
 	}
-	r.batch = max(1, fits/2)
 	return true
 }
 
