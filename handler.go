@@ -68,6 +68,24 @@ func (r *registration) subscriber() subscriber {
 	return subscriber{handle: r.handle, handleErr: r.handleErr, reg: r}
 }
 
+// call calls the handler with e and returns the error it returned, as a
+// *HandlerError. Panics are the caller's to recover.
+func (s *subscriber) call(e *Event) error {
+	if s.handle != nil {
+		s.handle(e)
+		return nil
+	}
+	return s.callErr(e)
+}
+
+// callErr calls a HandleErr handler.
+func (s *subscriber) callErr(e *Event) error {
+	if err := s.handleErr(e); err != nil {
+		return &HandlerError{Key: s.reg.key, Err: err}
+	}
+	return nil
+}
+
 // RegisterHandler registers h under key, subscribing it to every registered
 // topic its matcher matches, now or later.
 //

@@ -61,14 +61,7 @@ func callOne(e *Event, s *subscriber) (err error) {
 			err = newPanicError(s.reg.key, r)
 		}
 	}()
-	if s.handle != nil {
-		s.handle(e)
-		return nil
-	}
-	if herr := s.handleErr(e); herr != nil {
-		return &HandlerError{Key: s.reg.key, Err: herr}
-	}
-	return nil
+	return s.call(e)
 }
 
 // observers calls several Observers in turn, each seeing the context the
