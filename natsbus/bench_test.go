@@ -127,13 +127,15 @@ func rawTransport(b *testing.B, url string, async bool, onEvent func(int64)) tra
 	if err != nil {
 		b.Fatal(err)
 	}
-	cons, err := st.CreateOrUpdateConsumer(context.Background(), jetstream.ConsumerConfig{Durable: "dst", AckPolicy: jetstream.AckExplicitPolicy})
+	if _, err := st.CreateOrUpdateConsumer(context.Background(), jetstream.ConsumerConfig{Durable: "dst", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		b.Fatal(err)
+	}
+	// The receiving side on a connection of its own, as a second node.
+	rjs, _ := jetstream.New(connect(b, url))
+	rcons, err := rjs.Consumer(context.Background(), stream, "dst")
 	if err != nil {
 		b.Fatal(err)
 	}
-	cc, err := connect(b, url), error(nil)
-	rjs, _ := jetstream.New(cc)
-	rcons, _ := rjs.Consumer(context.Background(), stream, "dst")
 	consumeCtx, err := rcons.Consume(func(m jetstream.Msg) {
 		m.Ack()
 		onEvent(int64(binary.BigEndian.Uint64(m.Data())))
@@ -141,7 +143,6 @@ func rawTransport(b *testing.B, url string, async bool, onEvent func(int64)) tra
 	if err != nil {
 		b.Fatal(err)
 	}
-	_ = cons
 	b.Cleanup(consumeCtx.Stop)
 	var n atomic.Int64
 	send := func(sent int64) error {

@@ -317,19 +317,27 @@ func compileMatcher(m string) (*regexp.Regexp, error) {
 	return regexp.Compile(m)
 }
 
-// subject returns the subject topic is published on. Bus topics may hold
+// subject returns the subject topic is published on.
+func (br *Bridge) subject(topic string) (string, error) {
+	if err := checkSubject(topic); err != nil {
+		return "", err
+	}
+	return br.cfg.Prefix + "." + topic, nil
+}
+
+// checkSubject refuses a topic that cannot be a subject. Bus topics may hold
 // inner spaces; subjects may not, and "*", ">" and empty tokens have other
 // meanings there, so such topics cannot cross the bridge.
-func (br *Bridge) subject(topic string) (string, error) {
+func checkSubject(topic string) error {
 	for _, token := range strings.Split(topic, ".") {
 		switch {
 		case token == "":
-			return "", fmt.Errorf("%w: %q has an empty token", ErrSubject, topic)
+			return fmt.Errorf("%w: %q has an empty token", ErrSubject, topic)
 		case token == "*" || token == ">":
-			return "", fmt.Errorf("%w: %q has the wildcard token %q", ErrSubject, topic, token)
+			return fmt.Errorf("%w: %q has the wildcard token %q", ErrSubject, topic, token)
 		case strings.IndexFunc(token, unicode.IsSpace) >= 0:
-			return "", fmt.Errorf("%w: %q contains whitespace", ErrSubject, topic)
+			return fmt.Errorf("%w: %q contains whitespace", ErrSubject, topic)
 		}
 	}
-	return br.cfg.Prefix + "." + topic, nil
+	return nil
 }

@@ -37,7 +37,7 @@ func branchSubject(prefix, branch string) (string, bool) {
 	}
 	if lit, exact := strings.CutSuffix(rest, "$"); exact {
 		if re, err := regexp.Compile("^" + lit + "$"); err == nil {
-			if p, complete := re.LiteralPrefix(); complete && p != "" && validSubject(p) {
+			if p, complete := re.LiteralPrefix(); complete && p != "" && checkSubject(p) == nil {
 				return prefix + "." + p, true
 			}
 		}
@@ -50,20 +50,10 @@ func branchSubject(prefix, branch string) (string, bool) {
 	// Only whole tokens can be filtered on: "order.cre" narrows to
 	// "order.>", which also holds what the expression does not match.
 	dot := strings.LastIndexByte(p, '.')
-	if dot <= 0 || !validSubject(p[:dot]) {
+	if dot <= 0 || checkSubject(p[:dot]) != nil {
 		return "", false
 	}
 	return prefix + "." + p[:dot] + ".>", true
-}
-
-// validSubject reports whether s is made of plain subject tokens.
-func validSubject(s string) bool {
-	for _, token := range strings.Split(s, ".") {
-		if token == "" || token == "*" || token == ">" || strings.ContainsAny(token, " \t\r\n") {
-			return false
-		}
-	}
-	return true
 }
 
 // splitAlternation splits an expression at its top-level "|", outside

@@ -38,6 +38,10 @@ type inflight struct {
 	giveUp time.Time
 }
 
+// maxKeptFailures bounds the failures kept for Flush, should nobody call
+// it: Flush returns the earliest, and every failure reaches OnError anyway.
+const maxKeptFailures = 1024
+
 type failure struct {
 	seq uint64
 	err error
@@ -81,7 +85,7 @@ func (p *pipeline) confirm() {
 	for f := range p.pending {
 		err := p.await(f)
 		p.mu.Lock()
-		if err != nil {
+		if err != nil && len(p.failures) < maxKeptFailures {
 			p.failures = append(p.failures, failure{f.seq, err})
 		}
 		p.confirmed = f.seq

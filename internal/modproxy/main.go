@@ -35,11 +35,11 @@ func main() {
 	if *out == "" || flag.NArg() == 0 {
 		log.Fatal("usage: modproxy -out DIR [-version V] MODULE_DIR...")
 	}
-	root, err := git("", "rev-parse", "--show-toplevel")
+	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
 	if err != nil {
 		log.Fatal(err)
 	}
-	root = string(bytes.TrimSpace([]byte(root)))
+	root := string(bytes.TrimSpace(top))
 	for _, dir := range flag.Args() {
 		if err := publish(root, filepath.Clean(dir), *version, *out); err != nil {
 			log.Fatalf("modproxy: %s: %v", dir, err)
@@ -113,11 +113,4 @@ func publish(root, dir, version, out string) error {
 	}
 	fmt.Printf("%s@%s: %d bytes\n", path, version, zipped.Len())
 	return nil
-}
-
-func git(dir string, args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	return string(out), err
 }
