@@ -29,8 +29,9 @@ import (
 const maxData = 200
 
 // View is a [bus.Observer] that keeps what its page shows. Create it with
-// [New]. It is safe for concurrent use; observing costs one mutex and, per
-// Emit, the formatting of the event's data.
+// [New]. It is safe for concurrent use. Observing takes a mutex once per
+// handler call and once per Emit, and formats the event's data once per
+// Emit.
 type View struct {
 	mu       sync.Mutex
 	topics   map[string]uint64
