@@ -158,7 +158,9 @@ type Bridge struct {
 	publishRE *regexp.Regexp
 	receiveRE *regexp.Regexp
 	secret    []byte    // keys the message IDs this node publishes
-	macs      sync.Pool // of HMACs under secret, which cost an allocation each to make
+	macs      sync.Pool // of *macer, HMACs under secret, which cost allocations to make
+	outgoings sync.Pool // of *outgoing, recycled publishes
+	subjects  sync.Map  // topic → subject, for the topics published so far
 	closing   chan struct{}
 	closeOnce sync.Once
 
@@ -191,7 +193,13 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 	}
 	// The default timeout bounds each publish attempt; Emit retries failed
 	// attempts until PublishTimeout.
-	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(2*time.Second), jetstream.WithPublishAsyncTimeout(2*time.Second))
+	opts := []jetstream.JetStreamOpt{jetstream.WithDefaultTimeout(2 * time.Second), jetstream.WithPublishAsyncTimeout(2 * time.Second)}
+	var out *pipeline
+	if cfg.MaxInFlight > 0 {
+		out = newPipeline(cfg.MaxInFlight)
+		opts = append(opts, out.options()...)
+	}
+	js, err := jetstream.New(nc, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: %w", err)
 	}
@@ -208,8 +216,9 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 			return nil, err
 		}
 	}
-	if cfg.MaxInFlight > 0 {
-		br.out = br.startPipeline(cfg.MaxInFlight)
+	if out != nil {
+		br.out = out
+		out.start(br)
 	}
 	if cfg.Publish != "" {
 		if err := b.RegisterHandler(br.key, &bus.Handler{Matcher: cfg.Publish, HandleErr: br.publish}); err != nil {
@@ -317,12 +326,18 @@ func compileMatcher(m string) (*regexp.Regexp, error) {
 	return regexp.Compile(m)
 }
 
-// subject returns the subject topic is published on.
+// subject returns the subject topic is published on. Topics are few, so
+// their subjects are kept, checked once.
 func (br *Bridge) subject(topic string) (string, error) {
+	if s, ok := br.subjects.Load(topic); ok {
+		return s.(string), nil
+	}
 	if err := checkSubject(topic); err != nil {
 		return "", err
 	}
-	return br.cfg.Prefix + "." + topic, nil
+	s := br.cfg.Prefix + "." + topic
+	br.subjects.Store(topic, s)
+	return s, nil
 }
 
 // checkSubject refuses a topic that cannot be a subject. Bus topics may hold

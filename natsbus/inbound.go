@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gobus/bus"
@@ -29,17 +28,13 @@ type receiver struct {
 	cons    jetstream.Consumer        // replaced when the consumer is recreated
 	iter    jetstream.MessagesContext // the open iterator, drained by stop
 	waiting []jetstream.Msg           // fetched messages waiting their turn
+	current jetstream.Msg             // the message being handled, for progress
+	since   time.Time                 // when handling current began
 
-	current atomic.Pointer[handling] // the message being handled, for progress
-	slow    time.Duration            // moving average of handling time
-	batch   int                      // current buffer size
+	slow  time.Duration // moving average of handling time
+	batch int           // current buffer size
 
 	done chan struct{} // closed when the loop has returned
-}
-
-type handling struct {
-	msg   jetstream.Msg
-	since time.Time
 }
 
 func (br *Bridge) startReceiver(ctx context.Context, stream jetstream.Stream) (*receiver, error) {
@@ -318,10 +313,10 @@ func (r *receiver) signalProgress() {
 			return
 		case <-tick.C:
 			var busy []jetstream.Msg
-			if h := r.current.Load(); h != nil && time.Since(h.since) >= r.br.cfg.AckWait/3 {
-				busy = append(busy, h.msg)
-			}
 			r.mu.Lock()
+			if r.current != nil && time.Since(r.since) >= r.br.cfg.AckWait/3 {
+				busy = append(busy, r.current)
+			}
 			busy = append(busy, r.waiting...)
 			r.mu.Unlock()
 			for _, msg := range busy {
@@ -409,11 +404,15 @@ func (r *receiver) handle(msg jetstream.Msg) {
 	if br.publishes(topic) {
 		ctx = context.WithValue(ctx, receivedKey{}, id)
 	}
-	r.current.Store(&handling{msg: msg, since: time.Now()})
+	r.mu.Lock()
+	r.current, r.since = msg, time.Now()
+	r.mu.Unlock()
 	_, err = br.bus.Emit(ctx, topic, data,
 		bus.WithID(id), bus.WithTxID(txID), bus.WithSource(source),
 		bus.WithOccurredAt(time.Unix(0, occurredAt)))
-	r.current.Store(nil)
+	r.mu.Lock()
+	r.current = nil
+	r.mu.Unlock()
 	switch {
 	case errors.Is(err, bus.ErrTopicNotFound):
 		// Not for this node: acknowledge, so it is not redelivered.

@@ -27,22 +27,39 @@ func (br *Bridge) publish(e *bus.Event) error {
 	if id, _ := ctx.Value(receivedKey{}).(string); id == e.ID {
 		return nil // received from another node: it is in the stream already
 	}
-	msg, err := br.message(ctx, e)
+	o, err := br.outgoing(ctx, e)
 	if err != nil {
 		return err
 	}
 	if br.out != nil {
-		return br.out.submit(ctx, msg, e)
+		return br.out.submit(ctx, o)
 	}
-	if _, err := br.store(ctx, msg, e, time.Now().Add(br.cfg.PublishTimeout), true); err != nil {
+	defer br.recycle(o)
+	if err := br.store(ctx, o); err != nil {
 		return err
 	}
 	br.published.Add(1)
 	return nil
 }
 
-// message builds the message that carries e.
-func (br *Bridge) message(ctx context.Context, e *bus.Event) (*nats.Msg, error) {
+// outgoing is one publish of an event: its message, and what a retry and
+// an error report need. It is recycled once the publish is settled, so
+// that publishing allocates little beyond the payload: the message, its
+// header map and the header values' slices are reused.
+type outgoing struct {
+	msg       nats.Msg
+	values    [5]string // backing the header values, one slice each
+	id, topic string
+	giveUp    time.Time // retries stop here
+	first     bool      // no attempt was made yet: a duplicate means not stored
+	err       error     // set when the stream refused the first attempt
+
+	seq        uint64    // in pipelined mode, the submission order
+	prev, next *outgoing // in pipelined mode, the unsettled publishes
+}
+
+// outgoing builds the publish of e.
+func (br *Bridge) outgoing(ctx context.Context, e *bus.Event) (*outgoing, error) {
 	subject, err := br.subject(e.Topic)
 	if err != nil {
 		return nil, err
@@ -51,25 +68,54 @@ func (br *Bridge) message(ctx context.Context, e *bus.Event) (*nats.Msg, error) 
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: encode event %s on %s: %w", e.ID, e.Topic, err)
 	}
+	o, _ := br.outgoings.Get().(*outgoing)
+	if o == nil {
+		o = &outgoing{msg: nats.Msg{Header: make(nats.Header, 5)}}
+	}
+	o.msg.Subject, o.msg.Data = subject, payload
+	o.id, o.topic, o.first, o.err = e.ID, e.Topic, true, nil
+	o.giveUp = time.Now().Add(br.cfg.PublishTimeout)
+
 	source := e.Source
 	if source == "" {
 		source = br.cfg.Node
 	}
-	msg := &nats.Msg{Subject: subject, Data: payload, Header: nats.Header{}}
-	msg.Header.Set(HeaderID, e.ID)
+	// The message ID and the time share one allocation.
+	var buf [128]byte
+	b := br.appendMsgID(buf[:0], e.ID)
+	split := len(b)
+	b = strconv.AppendInt(b, e.OccurredAt, 10)
+	both := string(b)
+
+	h := o.msg.Header
+	clear(h)
+	o.set(0, HeaderID, e.ID)
 	if e.TxID != e.ID { // a missing Bus-Tx-Id means the event starts its transaction
-		msg.Header.Set(HeaderTxID, e.TxID)
+		o.set(1, HeaderTxID, e.TxID)
 	}
-	msg.Header.Set(HeaderSource, source)
-	msg.Header.Set(HeaderOccurredAt, strconv.FormatInt(e.OccurredAt, 10))
-	msg.Header.Set(jetstream.MsgIDHeader, br.msgID(e.ID))
+	o.set(2, HeaderSource, source)
+	o.set(3, HeaderOccurredAt, both[split:])
+	o.set(4, jetstream.MsgIDHeader, both[:split])
 	if br.cfg.InjectHeader != nil {
-		br.cfg.InjectHeader(ctx, msg.Header)
+		br.cfg.InjectHeader(ctx, h)
 	}
-	if size, limit := messageSize(msg), br.nc.MaxPayload(); size > limit {
+	if size, limit := messageSize(&o.msg), br.nc.MaxPayload(); size > limit {
+		br.recycle(o)
 		return nil, fmt.Errorf("%w: event %s on %s: the message is %d bytes, the server's max payload %d bytes", ErrTooLarge, e.ID, e.Topic, size, limit)
 	}
-	return msg, nil
+	return o, nil
+}
+
+// set sets header key to v, in the value slice that slot i backs.
+func (o *outgoing) set(i int, key, v string) {
+	o.values[i] = v
+	o.msg.Header[key] = o.values[i : i+1 : i+1]
+}
+
+// recycle makes o available to the next publish. Nothing may use o after.
+func (br *Bridge) recycle(o *outgoing) {
+	o.msg.Data, o.values, o.err, o.prev, o.next = nil, [5]string{}, nil, nil, nil
+	br.outgoings.Put(o)
 }
 
 // messageSize is the size the server counts against its max payload:
@@ -84,52 +130,65 @@ func messageSize(msg *nats.Msg) int64 {
 	return int64(size)
 }
 
-// msgID returns the JetStream message ID of the event called id: the ID,
-// and a MAC of it under this bridge's secret. The stream drops a message
-// whose ID it holds already, so an ID that others could predict would let
-// any client allowed to publish on the stream suppress this node's events
-// by storing their IDs first. The MAC also tells this node's own messages
-// from others without trusting the Bus-Source header.
-func (br *Bridge) msgID(id string) string {
-	m, _ := br.macs.Get().(hash.Hash)
+// macer is a pooled HMAC under the bridge's secret, with room for the
+// event ID it is given, so that computing a MAC does not allocate.
+type macer struct {
+	h   hash.Hash
+	buf [128]byte
+}
+
+// appendMsgID appends to b the JetStream message ID of the event called
+// id: the ID, and a MAC of it under this bridge's secret. The stream drops
+// a message whose ID it holds already, so an ID that others could predict
+// would let any client allowed to publish on the stream suppress this
+// node's events by storing their IDs first. The MAC also tells this node's
+// own messages from others without trusting the Bus-Source header.
+func (br *Bridge) appendMsgID(b []byte, id string) []byte {
+	m, _ := br.macs.Get().(*macer)
 	if m == nil {
-		m = hmac.New(sha256.New, br.secret)
+		m = &macer{h: hmac.New(sha256.New, br.secret)}
 	}
-	m.Reset()
-	m.Write([]byte(id))
-	var sum [sha256.Size]byte
-	mac := base64.RawURLEncoding.EncodeToString(m.Sum(sum[:0])[:12]) // 96 bits
+	m.h.Reset()
+	for rest := id; rest != ""; {
+		n := copy(m.buf[:], rest)
+		m.h.Write(m.buf[:n])
+		rest = rest[n:]
+	}
+	sum := m.h.Sum(m.buf[:0])
+	b = append(b, id...)
+	b = append(b, '.')
+	b = base64.RawURLEncoding.AppendEncode(b, sum[:12]) // 96 bits
 	br.macs.Put(m)
-	return id + "." + mac
+	return b
 }
 
 // isOwn reports whether a message carrying msgID and event id was
 // published by this bridge.
 func (br *Bridge) isOwn(msgID, id string) bool {
-	return hmac.Equal([]byte(msgID), []byte(br.msgID(id)))
+	var buf [128]byte
+	return hmac.Equal([]byte(msgID), br.appendMsgID(buf[:0], id))
 }
 
-// store publishes msg synchronously, retrying transient failures until
-// giveUp. first says whether no earlier attempt of this publish was made,
-// elsewhere: a duplicate then means the message was not stored.
-func (br *Bridge) store(ctx context.Context, msg *nats.Msg, e *bus.Event, giveUp time.Time, first bool) (*jetstream.PubAck, error) {
+// store publishes o synchronously, retrying transient failures until
+// o.giveUp.
+func (br *Bridge) store(ctx context.Context, o *outgoing) error {
 	wait := 10 * time.Millisecond
 	for {
-		ack, err := br.js.PublishMsg(ctx, msg)
+		ack, err := br.js.PublishMsg(ctx, &o.msg)
 		if err == nil {
-			if ack.Duplicate && first {
-				return nil, fmt.Errorf("%w: event %s on %s: the stream holds message ID %s already; not stored", ErrDuplicate, e.ID, e.Topic, msg.Header.Get(jetstream.MsgIDHeader))
+			if ack.Duplicate && o.first {
+				return o.duplicate()
 			}
-			return ack, nil
+			return nil
 		}
 		// A retry of an attempt that was stored, but whose acknowledgement
 		// was lost, is a duplicate: success.
-		first = false
+		o.first = false
 		if perm := br.permanent(ctx, err); perm != nil {
-			return nil, fmt.Errorf("natsbus: publish event %s on %s: %w", e.ID, e.Topic, perm)
+			return fmt.Errorf("natsbus: publish event %s on %s: %w", o.id, o.topic, perm)
 		}
-		if ctx.Err() != nil || time.Now().Add(wait).After(giveUp) {
-			return nil, fmt.Errorf("natsbus: publish event %s on %s: gave up after %v: %w", e.ID, e.Topic, br.cfg.PublishTimeout, err)
+		if ctx.Err() != nil || time.Now().Add(wait).After(o.giveUp) {
+			return fmt.Errorf("natsbus: publish event %s on %s: gave up after %v: %w", o.id, o.topic, br.cfg.PublishTimeout, err)
 		}
 		// Close stops an Emit waiting to retry; the pipeline's retries go
 		// on, since Close waits for them.
@@ -139,13 +198,19 @@ func (br *Bridge) store(ctx context.Context, msg *nats.Msg, e *bus.Event, giveUp
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("natsbus: publish event %s on %s: %w", e.ID, e.Topic, ctx.Err())
+			return fmt.Errorf("natsbus: publish event %s on %s: %w", o.id, o.topic, ctx.Err())
 		case <-closing:
-			return nil, fmt.Errorf("%w: event %s on %s not stored: %w", ErrClosed, e.ID, e.Topic, err)
+			return fmt.Errorf("%w: event %s on %s not stored: %w", ErrClosed, o.id, o.topic, err)
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, time.Second)
 	}
+}
+
+// duplicate is the error for a first attempt the stream reported as a
+// duplicate: a message with o's ID was stored before, so o was not.
+func (o *outgoing) duplicate() error {
+	return fmt.Errorf("%w: event %s on %s: the stream holds message ID %s already; not stored", ErrDuplicate, o.id, o.topic, o.msg.Header.Get(jetstream.MsgIDHeader))
 }
 
 // permanent returns err, or what it means, if retrying cannot help; nil if

@@ -4,38 +4,33 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
-	"github.com/gobus/bus"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// pipeline publishes asynchronously, at most cap(window) messages
-// unconfirmed at a time. One goroutine confirms them in submission order:
-// it waits for each acknowledgement and retries a publish that failed,
-// synchronously, until its deadline; so the emitter never waits for a
-// round trip unless the window is full.
+// pipeline publishes asynchronously, with at most cap(window) publishes
+// unsettled at a time. nats.go reports the outcome of each through the
+// callbacks the bridge's JetStream context was made with: an
+// acknowledgement settles its publish where it arrives, without waking a
+// goroutine per message; a failure goes to the retrier, which publishes
+// again synchronously until the publish's deadline, so that nats.go's
+// acknowledgement goroutine never waits.
 type pipeline struct {
-	br      *Bridge
-	window  chan struct{}  // a token per unconfirmed publish
-	pending chan *inflight // to the confirmer, in submission order
-	done    chan struct{}  // closed when the confirmer has returned
+	br     *Bridge
+	window chan struct{}  // a token per unsettled publish
+	retry  chan *outgoing // to the retrier; never full, as it has room for every token
+	quit   chan struct{}  // closed when closed and nothing is left unsettled
+	done   chan struct{}  // closed when the retrier has returned
 
-	mu        sync.Mutex
-	cond      *sync.Cond
-	submitted uint64 // publishes handed to the confirmer
-	confirmed uint64 // publishes confirmed or failed, in order
-	failures  []failure
-	closed    bool
-}
-
-type inflight struct {
-	seq    uint64
-	msg    *nats.Msg
-	event  *bus.Event
-	future jetstream.PubAckFuture // nil if the asynchronous publish was refused
-	giveUp time.Time
+	mu             sync.Mutex
+	cond           *sync.Cond              // broadcast when a publish settles
+	unsettled      map[*nats.Msg]*outgoing // by the message nats.go reports back
+	oldest, newest *outgoing               // unsettled, in submission order
+	submitted      uint64
+	failures       []failure
+	closed         bool
+	quitOnce       sync.Once
 }
 
 // maxKeptFailures bounds the failures kept for Flush, should nobody call
@@ -47,80 +42,159 @@ type failure struct {
 	err error
 }
 
-func (br *Bridge) startPipeline(n int) *pipeline {
-	p := &pipeline{br: br, window: make(chan struct{}, n), pending: make(chan *inflight, n), done: make(chan struct{})}
+func newPipeline(n int) *pipeline {
+	p := &pipeline{window: make(chan struct{}, n), retry: make(chan *outgoing, n),
+		quit: make(chan struct{}), done: make(chan struct{}), unsettled: make(map[*nats.Msg]*outgoing, n)}
 	p.cond = sync.NewCond(&p.mu)
-	go p.confirm()
 	return p
 }
 
-// submit starts publishing msg, once the window has room.
-func (p *pipeline) submit(ctx context.Context, msg *nats.Msg, e *bus.Event) error {
+// options are the JetStream options that report outcomes to p.
+func (p *pipeline) options() []jetstream.JetStreamOpt {
+	return []jetstream.JetStreamOpt{
+		jetstream.WithPublishAsyncAckHandler(p.acked),
+		jetstream.WithPublishAsyncErrHandler(p.failed),
+		jetstream.WithPublishAsyncMaxPending(cap(p.window)),
+	}
+}
+
+func (p *pipeline) start(br *Bridge) {
+	p.br = br
+	go p.retrier()
+}
+
+// submit starts publishing o, once the window has room.
+func (p *pipeline) submit(ctx context.Context, o *outgoing) error {
 	select {
 	case p.window <- struct{}{}:
 	case <-ctx.Done():
-		return fmt.Errorf("natsbus: publish event %s on %s: window of %d publishes full: %w", e.ID, e.Topic, cap(p.window), ctx.Err())
+		err := fmt.Errorf("natsbus: publish event %s on %s: window of %d publishes full: %w", o.id, o.topic, cap(p.window), ctx.Err())
+		p.br.recycle(o)
+		return err
 	case <-p.br.closing:
-		return fmt.Errorf("%w: event %s on %s not published", ErrClosed, e.ID, e.Topic)
+		err := fmt.Errorf("%w: event %s on %s not published", ErrClosed, o.id, o.topic)
+		p.br.recycle(o)
+		return err
 	}
-	f := &inflight{msg: msg, event: e, giveUp: time.Now().Add(p.br.cfg.PublishTimeout)}
-	f.future, _ = p.br.js.PublishMsgAsync(msg) // if refused, the confirmer retries synchronously
-
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		<-p.window
-		return fmt.Errorf("%w: event %s on %s not published", ErrClosed, e.ID, e.Topic)
+		err := fmt.Errorf("%w: event %s on %s not published", ErrClosed, o.id, o.topic)
+		p.br.recycle(o)
+		return err
 	}
 	p.submitted++
-	f.seq = p.submitted
-	p.pending <- f // never blocks: pending has room for every token
+	o.seq = p.submitted
+	o.prev = p.newest
+	if p.newest != nil {
+		p.newest.next = o
+	} else {
+		p.oldest = o
+	}
+	p.newest = o
+	// Registered before publishing: the acknowledgement may come first.
+	p.unsettled[&o.msg] = o
 	p.mu.Unlock()
+
+	if _, err := p.br.js.PublishMsgAsync(&o.msg); err != nil {
+		// Not sent, and nats.go will not report on it: the retrier
+		// publishes it synchronously.
+		if p.take(&o.msg) != nil {
+			p.retry <- o
+		}
+	}
 	return nil
 }
 
-// confirm waits for each publish in turn.
-func (p *pipeline) confirm() {
+// take returns the unsettled publish of msg, and forgets it, so that only
+// the first outcome reported for a message counts; nil if there is none.
+func (p *pipeline) take(msg *nats.Msg) *outgoing {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	o := p.unsettled[msg]
+	delete(p.unsettled, msg)
+	return o
+}
+
+// acked is nats.go's acknowledgement callback.
+func (p *pipeline) acked(_ jetstream.JetStream, msg *nats.Msg, ack *jetstream.PubAck) {
+	o := p.take(msg)
+	switch {
+	case o == nil:
+	case ack.Duplicate:
+		// The first attempt found the ID stored already. Reporting is left
+		// to the retrier: OnError must not hold up acknowledgements.
+		o.err = o.duplicate()
+		p.retry <- o
+	default:
+		p.settle(o, nil)
+	}
+}
+
+// failed is nats.go's error callback: a publish timed out, was refused, or
+// was lost in a reconnect. nats.go may hold its own lock while calling it.
+func (p *pipeline) failed(_ jetstream.JetStream, msg *nats.Msg, _ error) {
+	if o := p.take(msg); o != nil {
+		o.first = false // it may have been stored: a duplicate then is ours
+		p.retry <- o
+	}
+}
+
+// retrier publishes again, synchronously, what failed, until each
+// publish's deadline, and reports what failed for good.
+func (p *pipeline) retrier() {
 	defer close(p.done)
-	for f := range p.pending {
-		err := p.await(f)
-		p.mu.Lock()
-		if err != nil && len(p.failures) < maxKeptFailures {
-			p.failures = append(p.failures, failure{f.seq, err})
-		}
-		p.confirmed = f.seq
-		p.cond.Broadcast()
-		p.mu.Unlock()
-		<-p.window
-		if err != nil {
-			p.br.failed.Add(1)
-			p.br.report(err)
-		} else {
-			p.br.published.Add(1)
-		}
-	}
-}
-
-// await returns nil once f is stored, or why it could not be.
-func (p *pipeline) await(f *inflight) error {
-	first := true
-	if f.future != nil {
+	for {
 		select {
-		case ack := <-f.future.Ok():
-			if !ack.Duplicate {
-				return nil
+		case o := <-p.retry:
+			err := o.err
+			if err == nil {
+				ctx, cancel := context.WithDeadline(context.Background(), o.giveUp)
+				err = p.br.store(ctx, o)
+				cancel()
 			}
-		case <-f.future.Err():
-			first = false // it may have been stored: a duplicate then is ours
+			p.settle(o, err)
+		case <-p.quit:
+			return
 		}
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), f.giveUp)
-	defer cancel()
-	_, err := p.br.store(ctx, f.msg, f.event, f.giveUp, first)
-	return err
 }
 
-// flush waits until every publish submitted before the call is confirmed,
+// settle records the outcome of o, frees its place in the window and
+// recycles it.
+func (p *pipeline) settle(o *outgoing, err error) {
+	p.mu.Lock()
+	if o.prev != nil {
+		o.prev.next = o.next
+	} else {
+		p.oldest = o.next
+	}
+	if o.next != nil {
+		o.next.prev = o.prev
+	} else {
+		p.newest = o.prev
+	}
+	if err != nil && len(p.failures) < maxKeptFailures {
+		p.failures = append(p.failures, failure{o.seq, err})
+	}
+	last := p.closed && p.oldest == nil
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	p.br.recycle(o)
+	<-p.window
+	if err != nil {
+		p.br.failed.Add(1)
+		p.br.report(err)
+	} else {
+		p.br.published.Add(1)
+	}
+	if last {
+		p.quitOnce.Do(func() { close(p.quit) })
+	}
+}
+
+// flush waits until every publish submitted before the call is settled,
 // and returns the first failure among them not returned before.
 func (p *pipeline) flush(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() {
@@ -132,9 +206,13 @@ func (p *pipeline) flush(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	target := p.submitted
-	for p.confirmed < target {
+	for p.oldest != nil && p.oldest.seq <= target {
 		if ctx.Err() != nil {
-			return fmt.Errorf("natsbus: flush: %d of %d publishes unconfirmed: %w", target-p.confirmed, target, ctx.Err())
+			var left uint64
+			for o := p.oldest; o != nil && o.seq <= target; o = o.next {
+				left++
+			}
+			return fmt.Errorf("natsbus: flush: %d of %d publishes unconfirmed: %w", left, target, ctx.Err())
 		}
 		p.cond.Wait()
 	}
@@ -147,15 +225,17 @@ func (p *pipeline) flush(ctx context.Context) error {
 	return nil
 }
 
-// close flushes, then stops the confirmer.
+// close refuses new publishes, flushes, and stops the retrier once nothing
+// is left unsettled, even if ctx ends first.
 func (p *pipeline) close(ctx context.Context) error {
-	err := p.flush(ctx)
 	p.mu.Lock()
-	if !p.closed {
-		p.closed = true
-		close(p.pending)
-	}
+	p.closed = true
+	idle := p.oldest == nil
 	p.mu.Unlock()
+	if idle {
+		p.quitOnce.Do(func() { close(p.quit) })
+	}
+	err := p.flush(ctx)
 	select {
 	case <-p.done:
 	case <-ctx.Done():
