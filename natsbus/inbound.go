@@ -55,6 +55,7 @@ func (br *Bridge) startReceiver(ctx context.Context, stream jetstream.Stream) (*
 		return nil, err
 	}
 	go r.signalProgress()
+	go r.pruneSeen()
 	go r.loop(iter)
 	return r, nil
 }
@@ -303,7 +304,6 @@ func (r *receiver) nak(msg jetstream.Msg) {
 // signalProgress tells the server, every third of AckWait, that the message
 // being handled, and those waiting their turn after a resize, are in
 // progress, so a handler slower than AckWait does not cause a redelivery.
-// It also prunes the seen set of an idle node.
 func (r *receiver) signalProgress() {
 	tick := time.NewTicker(r.br.cfg.AckWait / 3)
 	defer tick.Stop()
@@ -324,7 +324,22 @@ func (r *receiver) signalProgress() {
 					r.br.report(fmt.Errorf("natsbus: in progress: %w", err))
 				}
 			}
-			r.seen.prune(r) // also while idle, to give memory back
+		}
+	}
+}
+
+// pruneSeen prunes the seen set every pruneInterval, on a goroutine of its
+// own: it waits for the server, and neither handling nor progress signals
+// should.
+func (r *receiver) pruneSeen() {
+	tick := time.NewTicker(pruneInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-tick.C:
+			r.seen.prune(r)
 		}
 	}
 }
@@ -433,7 +448,6 @@ func (r *receiver) handle(msg jetstream.Msg) {
 func (r *receiver) done1(msg jetstream.Msg, seq uint64) {
 	r.seen.add(seq)
 	r.ack(msg)
-	r.seen.prune(r)
 }
 
 // reject terminates a message that can never be emitted, so that JetStream

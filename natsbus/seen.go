@@ -2,6 +2,7 @@ package natsbus
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -9,46 +10,51 @@ import (
 // seenSeqs remembers the stream sequences of the messages this node has
 // dealt with, so that a redelivery, after an acknowledgement was lost, is
 // not handled twice. Only messages above the consumer's acknowledgement
-// floor can be redelivered, and the server keeps at most MaxAckPending of
-// those, so the set is pruned to the floor and its memory is bounded by
-// what can be redelivered, not by the rate of events. It holds sequence
-// numbers only, not the messages or their headers.
+// floor can be redelivered, so the set is pruned to the floor, once per
+// pruneInterval, and holds what the node dealt with since the floor last
+// moved: its memory follows what can be redelivered, not the rate of
+// events over a time window. It holds sequence numbers only, 8 bytes each,
+// in ascending order: messages arrive in stream order, so adding is an
+// append and looking up a binary search.
 type seenSeqs struct {
-	mu        sync.Mutex
-	seqs      map[uint64]struct{}
-	lastPrune time.Time
+	mu   sync.Mutex
+	seqs []uint64 // ascending
 }
 
 func (s *seenSeqs) has(seq uint64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.seqs[seq]
+	_, ok := slices.BinarySearch(s.seqs, seq)
 	return ok
 }
 
 func (s *seenSeqs) add(seq uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.seqs == nil {
-		s.seqs = make(map[uint64]struct{})
+	if n := len(s.seqs); n == 0 || s.seqs[n-1] < seq {
+		s.seqs = append(s.seqs, seq)
+		return
 	}
-	s.seqs[seq] = struct{}{}
+	// A redelivery of an older message, out of stream order.
+	if i, ok := slices.BinarySearch(s.seqs, seq); !ok {
+		s.seqs = slices.Insert(s.seqs, i, seq)
+	}
+}
+
+func (s *seenSeqs) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.seqs)
 }
 
 // pruneInterval is how often the set asks the server for the floor.
 const pruneInterval = time.Second
 
 // prune forgets the sequences at or below the consumer's acknowledgement
-// floor, at most once per pruneInterval. An empty set drops its map, so
-// that an idle node gives its memory back.
+// floor. It asks the server, so it runs beside the handling, never in
+// its way.
 func (s *seenSeqs) prune(r *receiver) {
-	s.mu.Lock()
-	due := len(s.seqs) > 0 && time.Since(s.lastPrune) >= pruneInterval
-	if due {
-		s.lastPrune = time.Now()
-	}
-	s.mu.Unlock()
-	if !due {
+	if s.len() == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
@@ -57,16 +63,24 @@ func (s *seenSeqs) prune(r *receiver) {
 	if err != nil {
 		return // try again later
 	}
-	floor := info.AckFloor.Stream
+	s.forget(info.AckFloor.Stream)
+}
+
+// forget drops the sequences at or below floor. The rest are copied to the
+// front, so the slice never grows beyond the most the set held at once,
+// and a set that empties gives its memory back.
+func (s *seenSeqs) forget(floor uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for seq := range s.seqs {
-		if seq <= floor {
-			delete(s.seqs, seq)
-		}
+	i, found := slices.BinarySearch(s.seqs, floor)
+	if found {
+		i++
 	}
-	if len(s.seqs) == 0 {
+	switch {
+	case i == len(s.seqs):
 		s.seqs = nil
+	case i > 0:
+		s.seqs = s.seqs[:copy(s.seqs, s.seqs[i:])]
 	}
 }
 

@@ -1,0 +1,47 @@
+package natsbus
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestSeenSeqs follows the seen set through deliveries in stream order, a
+// redelivery out of order, and pruning to the acknowledgement floor.
+func TestSeenSeqs(t *testing.T) {
+	var s seenSeqs
+	for _, seq := range []uint64{3, 5, 8, 9} {
+		s.add(seq)
+	}
+	s.add(4) // out of order
+	s.add(5) // again
+	if want := []uint64{3, 4, 5, 8, 9}; !slices.Equal(s.seqs, want) {
+		t.Fatalf("seqs = %v; want %v", s.seqs, want)
+	}
+	tests := []struct {
+		seq  uint64
+		want bool
+	}{{2, false}, {3, true}, {4, true}, {6, false}, {9, true}, {10, false}}
+	for _, tt := range tests {
+		if got := s.has(tt.seq); got != tt.want {
+			t.Errorf("has(%d) = %v; want %v", tt.seq, got, tt.want)
+		}
+	}
+	floors := []struct {
+		floor uint64
+		want  []uint64
+	}{
+		{1, []uint64{3, 4, 5, 8, 9}},
+		{4, []uint64{5, 8, 9}},
+		{7, []uint64{8, 9}},
+		{9, nil},
+	}
+	for _, f := range floors {
+		s.forget(f.floor)
+		if !slices.Equal(s.seqs, f.want) {
+			t.Errorf("after forget(%d): seqs = %v; want %v", f.floor, s.seqs, f.want)
+		}
+	}
+	if s.seqs != nil {
+		t.Errorf("an emptied set keeps %d bytes; want its memory given back", cap(s.seqs)*8)
+	}
+}
