@@ -1,10 +1,15 @@
 package natsbus_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"os"
+	"os/exec"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +22,61 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(serverProcessEnv); dir != "" {
+		serveForParent(dir)
+		return
+	}
 	goleak.VerifyTestMain(m)
+}
+
+// serverProcessEnv, set to a directory, makes the test binary a NATS
+// server for the process that started it; see startServerProcess.
+const serverProcessEnv = "NATSBUS_TEST_SERVER_DIR"
+
+// serveForParent runs a JetStream server storing in dir, prints its URL
+// and serves until standard input closes.
+func serveForParent(dir string) {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		fmt.Fprintln(os.Stderr, "nats server did not start")
+		os.Exit(1)
+	}
+	fmt.Println(s.ClientURL())
+	io.Copy(io.Discard, os.Stdin)
+	s.Shutdown()
+	s.WaitForShutdown()
+}
+
+// startServerProcess starts a JetStream server in a process of its own,
+// so that what the test's process holds is the nodes' alone, and stops it
+// when the test ends. It returns the server's URL.
+func startServerProcess(t testing.TB) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), serverProcessEnv+"="+t.TempDir())
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	url, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("server process: %v", err)
+	}
+	return strings.TrimSpace(url)
 }
 
 type Order struct {
