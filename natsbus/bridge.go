@@ -127,7 +127,8 @@ type Config struct {
 	// InjectHeader, if set, is called with the context of each event the
 	// bridge publishes (its [bus.Event.Context]) and the message's
 	// headers, to add headers of its own, such as a W3C trace context. It
-	// must not change the Bus-* headers.
+	// must not change the Bus-* headers, nor keep the map after it
+	// returns: the bridge reuses it for a later message.
 	InjectHeader func(ctx context.Context, header map[string][]string)
 	// ExtractHeader, if set, is called with the headers of each received
 	// message; the context it returns, derived from ctx, is the one the
