@@ -32,37 +32,53 @@ func WithObserver(o Observer) Option {
 // An EmitOption sets a field of the event that Emit creates, in place of the
 // value Emit would otherwise choose. Options serve re-emitting an event that
 // was created elsewhere, such as one received from another process, with its
-// original identity. An option given an empty or zero value has no effect.
-type EmitOption interface {
-	apply(*Event)
+// original identity. An option given an empty or zero value has no effect,
+// and so has the zero EmitOption. An EmitOption is a small value, not an
+// interface or a func, so that passing options allocates nothing.
+type EmitOption struct {
+	field eventField
+	s     string // ID, TxID or Source
+	t     int64  // OccurredAt
 }
 
-type emitOptionFunc func(*Event)
+type eventField uint8
 
-func (f emitOptionFunc) apply(e *Event) { f(e) }
+const (
+	_ eventField = iota
+	fieldID
+	fieldTxID
+	fieldSource
+	fieldOccurredAt
+)
+
+func (o EmitOption) apply(e *Event) {
+	switch o.field {
+	case fieldID:
+		e.ID = o.s
+	case fieldTxID:
+		e.TxID = o.s
+	case fieldSource:
+		e.Source = o.s
+	case fieldOccurredAt:
+		e.OccurredAt = o.t
+	}
+}
 
 // WithID sets the event's ID; the bus's IDGenerator is then not called.
-func WithID(id string) EmitOption {
-	return emitOptionFunc(func(e *Event) { e.ID = id })
-}
+func WithID(id string) EmitOption { return EmitOption{field: fieldID, s: id} }
 
 // WithTxID sets the event's TxID, taking precedence over a TxID in the
 // context given to Emit.
-func WithTxID(txID string) EmitOption {
-	return emitOptionFunc(func(e *Event) { e.TxID = txID })
-}
+func WithTxID(txID string) EmitOption { return EmitOption{field: fieldTxID, s: txID} }
 
 // WithSource sets the event's Source.
-func WithSource(source string) EmitOption {
-	return emitOptionFunc(func(e *Event) { e.Source = source })
-}
+func WithSource(source string) EmitOption { return EmitOption{field: fieldSource, s: source} }
 
 // WithOccurredAt sets the event's OccurredAt to t instead of the time of the
 // Emit call.
 func WithOccurredAt(t time.Time) EmitOption {
-	return emitOptionFunc(func(e *Event) {
-		if !t.IsZero() {
-			e.OccurredAt = t.UnixNano()
-		}
-	})
+	if t.IsZero() {
+		return EmitOption{}
+	}
+	return EmitOption{field: fieldOccurredAt, t: t.UnixNano()}
 }
