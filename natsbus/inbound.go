@@ -54,8 +54,10 @@ func (br *Bridge) startReceiver(ctx context.Context, stream jetstream.Stream) (*
 		r.cancel()
 		return nil, err
 	}
-	go r.signalProgress()
-	go r.pruneSeen()
+	go r.every(br.cfg.AckWait/3, r.signalProgress)
+	// Pruning waits for the server, and neither handling nor progress
+	// signals should: it has a goroutine of its own.
+	go r.every(pruneInterval, func() { r.seen.prune(r) })
 	go r.loop(iter)
 	return r, nil
 }
@@ -301,45 +303,36 @@ func (r *receiver) nak(msg jetstream.Msg) {
 	}
 }
 
-// signalProgress tells the server, every third of AckWait, that the message
-// being handled, and those waiting their turn after a resize, are in
-// progress, so a handler slower than AckWait does not cause a redelivery.
-func (r *receiver) signalProgress() {
-	tick := time.NewTicker(r.br.cfg.AckWait / 3)
+// every calls f every d, on the goroutine that calls every, until the
+// receiver has stopped.
+func (r *receiver) every(d time.Duration, f func()) {
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for {
 		select {
 		case <-r.done:
 			return
 		case <-tick.C:
-			var busy []jetstream.Msg
-			r.mu.Lock()
-			if r.current != nil && time.Since(r.since) >= r.br.cfg.AckWait/3 {
-				busy = append(busy, r.current)
-			}
-			busy = append(busy, r.waiting...)
-			r.mu.Unlock()
-			for _, msg := range busy {
-				if err := msg.InProgress(); err != nil {
-					r.br.report(fmt.Errorf("natsbus: in progress: %w", err))
-				}
-			}
+			f()
 		}
 	}
 }
 
-// pruneSeen prunes the seen set every pruneInterval, on a goroutine of its
-// own: it waits for the server, and neither handling nor progress signals
-// should.
-func (r *receiver) pruneSeen() {
-	tick := time.NewTicker(pruneInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.done:
-			return
-		case <-tick.C:
-			r.seen.prune(r)
+// signalProgress tells the server that the message being handled, if it
+// has been for a third of AckWait, and those waiting their turn after a
+// resize, are in progress, so a handler slower than AckWait does not cause
+// a redelivery. It runs every third of AckWait.
+func (r *receiver) signalProgress() {
+	var busy []jetstream.Msg
+	r.mu.Lock()
+	if r.current != nil && time.Since(r.since) >= r.br.cfg.AckWait/3 {
+		busy = append(busy, r.current)
+	}
+	busy = append(busy, r.waiting...)
+	r.mu.Unlock()
+	for _, msg := range busy {
+		if err := msg.InProgress(); err != nil {
+			r.br.report(fmt.Errorf("natsbus: in progress: %w", err))
 		}
 	}
 }
