@@ -192,12 +192,14 @@ func (r *receiver) reopen() (jetstream.MessagesContext, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !cons.CachedInfo().Created.Equal(r.consumerNow().CachedInfo().Created) {
+	renewed := !cons.CachedInfo().Created.Equal(r.consumerNow().CachedInfo().Created)
+	// Installed before the reset: see seenSeqs.prune.
+	r.setConsumer(cons)
+	if renewed {
 		// A new consumer, maybe on a new stream whose sequences start
 		// again at 1: what the old one delivered says nothing about it.
 		r.seen.reset()
 	}
-	r.setConsumer(cons)
 	return r.open()
 }
 

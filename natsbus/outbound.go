@@ -32,7 +32,11 @@ func (br *Bridge) publish(e *bus.Event) error {
 		return err
 	}
 	if br.out != nil {
-		return br.out.submit(ctx, o)
+		err := br.out.submit(ctx, o)
+		if err != nil {
+			br.recycle(o)
+		}
+		return err
 	}
 	defer br.recycle(o)
 	if err := br.store(ctx, o); err != nil {
@@ -88,7 +92,6 @@ func (br *Bridge) outgoing(ctx context.Context, e *bus.Event) (*outgoing, error)
 	both := string(b)
 
 	h := o.msg.Header
-	clear(h)
 	o.set(0, HeaderID, e.ID)
 	if e.TxID != e.ID { // a missing Bus-Tx-Id means the event starts its transaction
 		o.set(1, HeaderTxID, e.TxID)
@@ -112,8 +115,10 @@ func (o *outgoing) set(i int, key, v string) {
 	o.msg.Header[key] = o.values[i : i+1 : i+1]
 }
 
-// recycle makes o available to the next publish. Nothing may use o after.
+// recycle makes o available to the next publish, keeping the header map's
+// room but none of what it or o referred to. Nothing may use o after.
 func (br *Bridge) recycle(o *outgoing) {
+	clear(o.msg.Header)
 	o.msg.Data, o.values, o.err, o.prev, o.next = nil, [5]string{}, nil, nil, nil
 	br.outgoings.Put(o)
 }

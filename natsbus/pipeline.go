@@ -63,26 +63,22 @@ func (p *pipeline) start(br *Bridge) {
 	go p.retrier()
 }
 
-// submit starts publishing o, once the window has room.
+// submit starts publishing o, once the window has room. From then on, o
+// is the pipeline's; if submit returns an error, it is still the caller's.
 func (p *pipeline) submit(ctx context.Context, o *outgoing) error {
+	closed := func() error { return fmt.Errorf("%w: event %s on %s not published", ErrClosed, o.id, o.topic) }
 	select {
 	case p.window <- struct{}{}:
 	case <-ctx.Done():
-		err := fmt.Errorf("natsbus: publish event %s on %s: window of %d publishes full: %w", o.id, o.topic, cap(p.window), ctx.Err())
-		p.br.recycle(o)
-		return err
+		return fmt.Errorf("natsbus: publish event %s on %s: window of %d publishes full: %w", o.id, o.topic, cap(p.window), ctx.Err())
 	case <-p.br.closing:
-		err := fmt.Errorf("%w: event %s on %s not published", ErrClosed, o.id, o.topic)
-		p.br.recycle(o)
-		return err
+		return closed()
 	}
 	p.mu.Lock()
-	if p.closed {
+	if p.closed { // Close began after the window had room
 		p.mu.Unlock()
 		<-p.window
-		err := fmt.Errorf("%w: event %s on %s not published", ErrClosed, o.id, o.topic)
-		p.br.recycle(o)
-		return err
+		return closed()
 	}
 	p.submitted++
 	o.seq = p.submitted
@@ -162,8 +158,16 @@ func (p *pipeline) retrier() {
 }
 
 // settle records the outcome of o, frees its place in the window and
-// recycles it.
+// recycles it. A failure is counted and reported before Flush can see the
+// publish settled, so that what Flush returns has reached OnError and
+// Stats already.
 func (p *pipeline) settle(o *outgoing, err error) {
+	if err != nil {
+		p.br.failed.Add(1)
+		p.br.report(err)
+	} else {
+		p.br.published.Add(1)
+	}
 	p.mu.Lock()
 	if o.prev != nil {
 		o.prev.next = o.next
@@ -183,12 +187,6 @@ func (p *pipeline) settle(o *outgoing, err error) {
 	p.mu.Unlock()
 	p.br.recycle(o)
 	<-p.window
-	if err != nil {
-		p.br.failed.Add(1)
-		p.br.report(err)
-	} else {
-		p.br.published.Add(1)
-	}
 	if last {
 		p.quitOnce.Do(func() { close(p.quit) })
 	}

@@ -19,6 +19,7 @@ import (
 type seenSeqs struct {
 	mu   sync.Mutex
 	seqs []uint64 // ascending
+	gen  uint64   // counts resets, so that a floor read before one is not applied after it
 }
 
 func (s *seenSeqs) has(seq uint64) bool {
@@ -41,10 +42,11 @@ func (s *seenSeqs) add(seq uint64) {
 	}
 }
 
-func (s *seenSeqs) len() int {
+// generation returns the set's length and how often it was reset.
+func (s *seenSeqs) generation() (n int, gen uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.seqs)
+	return len(s.seqs), s.gen
 }
 
 // pruneInterval is how often the set asks the server for the floor.
@@ -52,9 +54,12 @@ const pruneInterval = time.Second
 
 // prune forgets the sequences at or below the consumer's acknowledgement
 // floor. It asks the server, so it runs beside the handling, never in
-// its way.
+// its way. The receiver installs a new consumer before it resets the set,
+// so a floor read after the generation belongs to the set's consumer or a
+// newer one, and forget drops a floor whose generation has passed.
 func (s *seenSeqs) prune(r *receiver) {
-	if s.len() == 0 {
+	n, gen := s.generation()
+	if n == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
@@ -63,15 +68,20 @@ func (s *seenSeqs) prune(r *receiver) {
 	if err != nil {
 		return // try again later
 	}
-	s.forget(info.AckFloor.Stream)
+	s.forget(gen, info.AckFloor.Stream)
 }
 
-// forget drops the sequences at or below floor. The rest are copied to the
-// front, so the slice never grows beyond the most the set held at once,
-// and a set that empties gives its memory back.
-func (s *seenSeqs) forget(floor uint64) {
+// forget drops the sequences at or below floor, unless the set was reset
+// since generation gen: a floor of the consumer before says nothing about
+// the sequences of the one after, which may start again at 1. The rest are
+// copied to the front, so the slice never grows beyond the most the set
+// held at once, and a set that empties gives its memory back.
+func (s *seenSeqs) forget(gen, floor uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if gen != s.gen {
+		return
+	}
 	i, found := slices.BinarySearch(s.seqs, floor)
 	if found {
 		i++
@@ -89,4 +99,5 @@ func (s *seenSeqs) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seqs = nil
+	s.gen++
 }

@@ -36,12 +36,23 @@ func TestSeenSeqs(t *testing.T) {
 		{9, nil},
 	}
 	for _, f := range floors {
-		s.forget(f.floor)
+		s.forget(s.gen, f.floor)
 		if !slices.Equal(s.seqs, f.want) {
 			t.Errorf("after forget(%d): seqs = %v; want %v", f.floor, s.seqs, f.want)
 		}
 	}
 	if s.seqs != nil {
 		t.Errorf("an emptied set keeps %d bytes; want its memory given back", cap(s.seqs)*8)
+	}
+
+	// A floor read before a reset, from the consumer before, is not
+	// applied to the sequences of the new one.
+	_, gen := s.generation()
+	s.reset()
+	s.add(1)
+	s.add(2)
+	s.forget(gen, 1000)
+	if want := []uint64{1, 2}; !slices.Equal(s.seqs, want) {
+		t.Errorf("after a stale forget: seqs = %v; want %v", s.seqs, want)
 	}
 }
