@@ -50,7 +50,8 @@
 // what can still be redelivered, not the rate of events over a time
 // window: 8 bytes per sequence, pruned every second to the consumer's
 // acknowledgement floor, so at most the messages above the floor and the
-// last second's (under 1 MB at 100,000 events/s). A message delivered
+// last second's (800 KB at 100,000 events/s, twice that with the slice's
+// room to grow). A message delivered
 // [Config.MaxDeliver] times is terminated and reported. If the consumer or
 // the stream is deleted, the bridge recreates its consumer, backing off
 // and reporting each attempt.
