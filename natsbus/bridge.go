@@ -176,7 +176,8 @@ var tokenPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 // New connects b to the stream over nc: it opens the stream (creating it
 // if it is missing and cfg.Provision is set), starts this node's durable
 // consumer if cfg.Receive is set, and registers a handler on b that
-// publishes the events of the topics cfg.Publish matches.
+// publishes the events of the topics cfg.Publish matches. Receiving starts
+// at once, so register b's handlers for the received topics first.
 func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, error) {
 	if b == nil || nc == nil {
 		return nil, errors.New("natsbus: nil bus or connection")

@@ -137,6 +137,15 @@ func newNode(t testing.TB, url, name, publish, receive string, natsOpts ...nats.
 // newNodeWith is newNode with a last say over the bridge's Config.
 func newNodeWith(t testing.TB, url, name, publish, receive string, configure func(*natsbus.Config), natsOpts ...nats.Option) *node {
 	t.Helper()
+	return startNode(t, url, name, publish, receive, nil, configure, natsOpts...)
+}
+
+// startNode is newNodeWith that lets attach register handlers before the
+// bridge starts. A node whose consumer has a backlog (a replay, a restart)
+// needs them there: the bridge delivers at once, and an event no handler
+// matches is acknowledged.
+func startNode(t testing.TB, url, name, publish, receive string, attach func(*bus.Bus), configure func(*natsbus.Config), natsOpts ...nats.Option) *node {
+	t.Helper()
 	gen, err := bus.NewGenerator(uint64(len(name)*31+int(name[0])), time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +156,9 @@ func newNodeWith(t testing.TB, url, name, publish, receive string, configure fun
 	}
 	if err := b.RegisterTopics("order.created", "invoice.created", "bad.*.topic", "bad.>", "bad..topic", "service added"); err != nil {
 		t.Fatal(err)
+	}
+	if attach != nil {
+		attach(b)
 	}
 	n := &node{bus: b, nc: connect(t, url, natsOpts...)}
 	cfg := natsbus.Config{

@@ -175,8 +175,8 @@ func TestClusterLeaderLoss(t *testing.T) {
 						if err := b.bridge.Close(context.Background()); err != nil {
 							t.Fatal(err)
 						}
-						b = newNodeWith(t, url, "b", "", `^order\.`, r3)
-						handled.attach(t, b.bus)
+						// The backlog arrives as soon as the bridge starts.
+						b = startNode(t, url, "b", "", `^order\.`, func(b *bus.Bus) { handled.attach(t, b) }, r3)
 					} else {
 						shutDownLeader(t, a.nc, servers)
 					}

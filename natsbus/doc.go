@@ -61,6 +61,12 @@
 // consumer, and each event goes to one of them. [Config.Replay] lets a new
 // consumer start with the stream's history.
 //
+// Register the handlers of the received topics before [New]. The consumer
+// starts delivering at once, and an event that no local handler matches is
+// handled (by nobody) and acknowledged like any other: the backlog of a
+// replay or of a restarted node would be gone before handlers registered
+// later could see it.
+//
 // # Guarantees
 //
 // Delivery is at least once: an event stored in the stream reaches the

@@ -356,8 +356,8 @@ func TestPoisonMessageIsTerminatedAfterMaxDeliver(t *testing.T) {
 		}
 		msg.Nak()
 	}
-	b := newNode(t, s.ClientURL(), "b", "", `^order\.`)
-	got := collect(t, b.bus, "orders", "order")
+	var got *collector
+	b := startNode(t, s.ClientURL(), "b", "", `^order\.`, func(b *bus.Bus) { got = collect(t, b, "orders", "order") }, nil)
 	waitFor(t, "the poison message to be terminated", func() bool { return b.bridge.Stats().Rejected == 1 })
 	if calls, _ := got.counts(); calls != 0 {
 		t.Errorf("handler called %d times on the last delivery", calls)
@@ -464,8 +464,11 @@ func TestReplay(t *testing.T) {
 	}
 	nodes := make([]*collector, len(tests))
 	for i, tt := range tests {
-		n := newNodeWith(t, s.ClientURL(), "replay-"+tt.name, "", `^order\.`, func(c *natsbus.Config) { c.Replay = tt.replay })
-		nodes[i] = collect(t, n.bus, "orders", "order")
+		// The handler comes first: the replayed events arrive as soon as
+		// the bridge starts.
+		startNode(t, s.ClientURL(), "replay-"+tt.name, "", `^order\.`,
+			func(b *bus.Bus) { nodes[i] = collect(t, b, "orders", "order") },
+			func(c *natsbus.Config) { c.Replay = tt.replay })
 	}
 	emit(8, 9)
 	for i, tt := range tests {
