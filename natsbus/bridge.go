@@ -163,6 +163,7 @@ type Bridge struct {
 	outgoings sync.Pool // of *outgoing, recycled publishes
 	subjects  sync.Map  // topic → subject, for the topics published so far
 	closing   chan struct{}
+	ackPrefix []byte // how the stream's acknowledgements begin
 	closeOnce sync.Once
 
 	out *pipeline // nil in confirm mode
@@ -195,13 +196,7 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 	}
 	// The default timeout bounds each publish attempt; Emit retries failed
 	// attempts until PublishTimeout.
-	opts := []jetstream.JetStreamOpt{jetstream.WithDefaultTimeout(2 * time.Second), jetstream.WithPublishAsyncTimeout(2 * time.Second)}
-	var out *pipeline
-	if cfg.MaxInFlight > 0 {
-		out = newPipeline(cfg.MaxInFlight)
-		opts = append(opts, out.options()...)
-	}
-	js, err := jetstream.New(nc, opts...)
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(ackTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: %w", err)
 	}
@@ -211,16 +206,20 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 	}
 
 	br := &Bridge{bus: b, nc: nc, js: js, cfg: cfg, publishRE: publish, receiveRE: receive, key: "natsbus:" + cfg.Node,
-		secret: make([]byte, 32), closing: make(chan struct{})}
+		secret: make([]byte, 32), closing: make(chan struct{}), ackPrefix: ackPrefix(cfg.Stream)}
 	rand.Read(br.secret)
 	if cfg.Receive != "" {
 		if br.in, err = br.startReceiver(ctx, stream); err != nil {
 			return nil, err
 		}
 	}
-	if out != nil {
-		br.out = out
-		out.start(br)
+	if cfg.MaxInFlight > 0 {
+		br.out = newPipeline(cfg.MaxInFlight)
+		if err := br.out.start(br); err != nil {
+			br.out = nil
+			br.Close(ctx)
+			return nil, err
+		}
 	}
 	if cfg.Publish != "" {
 		if err := b.RegisterHandler(br.key, &bus.Handler{Matcher: cfg.Publish, HandleErr: br.publish}); err != nil {

@@ -526,3 +526,40 @@ func TestPipelined(t *testing.T) {
 		t.Errorf("second Flush() = %v; want nil: the failure was returned already", err)
 	}
 }
+
+// TestPipelinedLostAcknowledgements: publishes whose acknowledgements never
+// arrive are published again once overdue, and stored once each.
+func TestPipelinedLostAcknowledgements(t *testing.T) {
+	s := startServer(t, t.TempDir(), -1)
+	a := newNodeWith(t, s.ClientURL(), "a", `^order\.`, "", func(c *natsbus.Config) { c.MaxInFlight = 256 })
+	b := newNode(t, s.ClientURL(), "b", "", `^order\.`)
+	got := collect(t, b.bus, "orders", "order")
+	if err := natsbus.LoseAcknowledgements(a.bridge); err != nil {
+		t.Fatal(err)
+	}
+	const events = 200
+	for i := range events {
+		if _, err := a.bus.Emit(context.Background(), "order.created", Order{ID: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.bridge.Flush(context.Background()); err != nil {
+		t.Fatalf("Flush() = %v; want nil: every publish was stored", err)
+	}
+	if st := a.bridge.Stats(); st.Published != events || st.Failed != 0 {
+		t.Errorf("Stats() = %+v; want %d published, none failed", st, events)
+	}
+	got.await(t, events)
+	time.Sleep(100 * time.Millisecond)
+	if calls, distinct := got.counts(); calls != events || distinct != events {
+		t.Errorf("B handled %d events (%d distinct); want %d each", calls, distinct, events)
+	}
+	js, _ := jetstream.New(a.nc)
+	st, err := js.Stream(context.Background(), "BUS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := st.CachedInfo().State.Msgs; n != events {
+		t.Errorf("stream holds %d messages; want %d", n, events)
+	}
+}

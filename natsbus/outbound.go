@@ -55,6 +55,7 @@ type outgoing struct {
 	values    [5]string // backing the header values, one slice each
 	id, topic string
 	giveUp    time.Time // retries stop here
+	sent      time.Time // in pipelined mode, when the publish was sent
 	first     bool      // no attempt was made yet: a duplicate means not stored
 	err       error     // set when the stream refused the first attempt
 
@@ -119,7 +120,7 @@ func (o *outgoing) set(i int, key, v string) {
 // room but none of what it or o referred to. Nothing may use o after.
 func (br *Bridge) recycle(o *outgoing) {
 	clear(o.msg.Header)
-	o.msg.Data, o.values, o.err, o.prev, o.next = nil, [5]string{}, nil, nil, nil
+	o.msg.Data, o.msg.Reply, o.values, o.err, o.prev, o.next = nil, "", [5]string{}, nil, nil, nil
 	br.outgoings.Put(o)
 }
 

@@ -3,35 +3,45 @@ package natsbus
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // pipeline publishes asynchronously, with at most cap(window) publishes
-// unsettled at a time. nats.go reports the outcome of each through the
-// callbacks the bridge's JetStream context was made with: an
-// acknowledgement settles its publish where it arrives, without waking a
-// goroutine per message; a failure goes to the retrier, which publishes
-// again synchronously until the publish's deadline, so that nats.go's
-// acknowledgement goroutine never waits.
+// unsettled at a time. Each publish asks for its acknowledgement on a
+// subject of the pipeline's own inbox, named by the publish's sequence, so
+// that an acknowledgement settles its publish where it arrives: no
+// goroutine, timer or future per message, and no JSON decoding of the
+// common acknowledgement. A failure, or an acknowledgement that does not
+// come within ackTimeout, goes to the retrier, which publishes again
+// synchronously until the publish's deadline, so that the subscription's
+// goroutine never waits.
 type pipeline struct {
 	br     *Bridge
 	window chan struct{}  // a token per unsettled publish
 	retry  chan *outgoing // to the retrier; never full, as it has room for every token
 	quit   chan struct{}  // closed when closed and nothing is left unsettled
 	done   chan struct{}  // closed when the retrier has returned
+	inbox  string         // acknowledgements arrive on inbox.SEQ
+	sub    *nats.Subscription
+	lost   chan nats.Status // a reconnect began: the acknowledgements under way are lost
 
 	mu             sync.Mutex
-	cond           *sync.Cond              // broadcast when a publish settles
-	unsettled      map[*nats.Msg]*outgoing // by the message nats.go reports back
-	oldest, newest *outgoing               // unsettled, in submission order
+	cond           *sync.Cond           // broadcast when a publish settles
+	inFlight       map[uint64]*outgoing // awaiting their acknowledgement, by seq
+	oldest, newest *outgoing            // unsettled, in submission order
 	submitted      uint64
 	failures       []failure
 	closed         bool
 	quitOnce       sync.Once
 }
+
+// ackTimeout is how long an acknowledgement may take before the retrier
+// publishes again.
+const ackTimeout = 2 * time.Second
 
 // maxKeptFailures bounds the failures kept for Flush, should nobody call
 // it: Flush returns the earliest, and every failure reaches OnError anyway.
@@ -44,23 +54,24 @@ type failure struct {
 
 func newPipeline(n int) *pipeline {
 	p := &pipeline{window: make(chan struct{}, n), retry: make(chan *outgoing, n),
-		quit: make(chan struct{}), done: make(chan struct{}), unsettled: make(map[*nats.Msg]*outgoing, n)}
+		quit: make(chan struct{}), done: make(chan struct{}), inFlight: make(map[uint64]*outgoing, n)}
 	p.cond = sync.NewCond(&p.mu)
 	return p
 }
 
-// options are the JetStream options that report outcomes to p.
-func (p *pipeline) options() []jetstream.JetStreamOpt {
-	return []jetstream.JetStreamOpt{
-		jetstream.WithPublishAsyncAckHandler(p.acked),
-		jetstream.WithPublishAsyncErrHandler(p.failed),
-		jetstream.WithPublishAsyncMaxPending(cap(p.window)),
+// start subscribes to the acknowledgements and starts the retrier.
+func (p *pipeline) start(br *Bridge) error {
+	p.br, p.inbox = br, br.nc.NewInbox()
+	sub, err := br.nc.Subscribe(p.inbox+".*", p.acked)
+	if err != nil {
+		return fmt.Errorf("natsbus: subscribe to acknowledgements: %w", err)
 	}
-}
-
-func (p *pipeline) start(br *Bridge) {
-	p.br = br
+	// A burst of acknowledgements must not be dropped as a slow consumer:
+	// the window bounds how many can be pending.
+	sub.SetPendingLimits(-1, -1)
+	p.sub, p.lost = sub, br.nc.StatusChanged(nats.RECONNECTING)
 	go p.retrier()
+	return nil
 }
 
 // submit starts publishing o, once the window has room. From then on, o
@@ -74,6 +85,7 @@ func (p *pipeline) submit(ctx context.Context, o *outgoing) error {
 	case <-p.br.closing:
 		return closed()
 	}
+	o.sent = time.Now()
 	p.mu.Lock()
 	if p.closed { // Close began after the window had room
 		p.mu.Unlock()
@@ -90,35 +102,50 @@ func (p *pipeline) submit(ctx context.Context, o *outgoing) error {
 	}
 	p.newest = o
 	// Registered before publishing: the acknowledgement may come first.
-	p.unsettled[&o.msg] = o
+	p.inFlight[o.seq] = o
 	p.mu.Unlock()
 
-	if _, err := p.br.js.PublishMsgAsync(&o.msg); err != nil {
-		// Not sent, and nats.go will not report on it: the retrier
-		// publishes it synchronously.
-		if p.take(&o.msg) != nil {
+	o.msg.Reply = p.inbox + "." + strconv.FormatUint(o.seq, 36)
+	if err := p.br.nc.PublishMsg(&o.msg); err != nil {
+		// Not sent: the retrier publishes it synchronously.
+		if p.take(o.seq) != nil {
 			p.retry <- o
 		}
 	}
 	return nil
 }
 
-// take returns the unsettled publish of msg, and forgets it, so that only
-// the first outcome reported for a message counts; nil if there is none.
-func (p *pipeline) take(msg *nats.Msg) *outgoing {
+// take returns the publish awaiting the acknowledgement seq, and forgets
+// it, so that only the first outcome counts; nil if there is none.
+func (p *pipeline) take(seq uint64) *outgoing {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	o := p.unsettled[msg]
-	delete(p.unsettled, msg)
+	o := p.inFlight[seq]
+	delete(p.inFlight, seq)
+	if o != nil {
+		o.msg.Reply = "" // the retrier publishes with a reply of its own
+	}
 	return o
 }
 
-// acked is nats.go's acknowledgement callback.
-func (p *pipeline) acked(_ jetstream.JetStream, msg *nats.Msg, ack *jetstream.PubAck) {
-	o := p.take(msg)
-	switch {
-	case o == nil:
-	case ack.Duplicate:
+// acked handles the acknowledgement of one publish.
+func (p *pipeline) acked(m *nats.Msg) {
+	seq, err := strconv.ParseUint(m.Subject[len(p.inbox)+1:], 36, 64)
+	if err != nil {
+		return
+	}
+	o := p.take(seq)
+	if o == nil {
+		return // late: the retrier has it
+	}
+	switch stored, duplicate := p.br.parseAck(m); {
+	case !stored:
+		// Refused, or nobody answered. The retrier publishes again and
+		// tells what is permanent; as the first attempt may have been
+		// stored after all, a duplicate then is ours.
+		o.first = false
+		p.retry <- o
+	case duplicate:
 		// The first attempt found the ID stored already. Reporting is left
 		// to the retrier: OnError must not hold up acknowledgements.
 		o.err = o.duplicate()
@@ -128,11 +155,24 @@ func (p *pipeline) acked(_ jetstream.JetStream, msg *nats.Msg, ack *jetstream.Pu
 	}
 }
 
-// failed is nats.go's error callback: a publish timed out, was refused, or
-// was lost in a reconnect. nats.go may hold its own lock while calling it.
-func (p *pipeline) failed(_ jetstream.JetStream, msg *nats.Msg, _ error) {
-	if o := p.take(msg); o != nil {
-		o.first = false // it may have been stored: a duplicate then is ours
+// expire hands the publishes sent before t and not acknowledged yet to the
+// retrier, which must be the caller.
+func (p *pipeline) expire(t time.Time) {
+	var late []*outgoing
+	p.mu.Lock()
+	for o := p.oldest; o != nil; o = o.next {
+		if p.inFlight[o.seq] != o {
+			continue // with the retrier already
+		}
+		if !o.sent.Before(t) {
+			break // the rest were sent later
+		}
+		delete(p.inFlight, o.seq)
+		o.msg.Reply, o.first = "", false
+		late = append(late, o)
+	}
+	p.mu.Unlock()
+	for _, o := range late {
 		p.retry <- o
 	}
 }
@@ -141,8 +181,22 @@ func (p *pipeline) failed(_ jetstream.JetStream, msg *nats.Msg, _ error) {
 // publish's deadline, and reports what failed for good.
 func (p *pipeline) retrier() {
 	defer close(p.done)
+	// Only now is no acknowledgement awaited. A closed connection has
+	// dropped the subscription already.
+	defer p.sub.Unsubscribe()
+	defer p.br.nc.RemoveStatusListener(p.lost)
+	tick := time.NewTicker(ackTimeout / 4)
+	defer tick.Stop()
 	for {
 		select {
+		case now := <-tick.C:
+			p.expire(now.Add(-ackTimeout))
+		case _, ok := <-p.lost:
+			if !ok {
+				p.lost = nil // never closed by nats.go; but a closed channel must not spin
+				continue
+			}
+			p.expire(time.Now())
 		case o := <-p.retry:
 			err := o.err
 			if err == nil {

@@ -1,0 +1,37 @@
+package natsbus
+
+import (
+	"testing"
+
+	"github.com/nats-io/nats.go"
+)
+
+func TestParseAck(t *testing.T) {
+	br := &Bridge{ackPrefix: ackPrefix("BUS")}
+	tests := []struct {
+		name              string
+		data              string
+		stored, duplicate bool
+	}{
+		{"stored", `{"stream":"BUS","seq":42}`, true, false},
+		{"duplicate", `{"stream":"BUS","seq":42,"duplicate":true}`, true, true},
+		{"with a domain", `{"stream":"BUS","seq":42,"domain":"hub"}`, true, false},
+		{"duplicate with a domain", `{"stream":"BUS","seq":42,"domain":"hub","duplicate":true}`, true, true},
+		{"other field order", `{"seq":42,"stream":"BUS"}`, true, false},
+		{"another stream", `{"stream":"BUSY","seq":42}`, true, false},
+		{"error", `{"error":{"code":503,"err_code":10077,"description":"no suitable peers"}}`, false, false},
+		{"stream and error", `{"stream":"BUS","seq":0,"error":{"code":400,"description":"x"}}`, false, false},
+		{"no seq digits", `{"stream":"BUS","seq":}`, false, false},
+		{"status, no body", ``, false, false},
+		{"not JSON", `+OK`, false, false},
+		{"empty object", `{}`, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stored, duplicate := br.parseAck(&nats.Msg{Data: []byte(tt.data)})
+			if stored != tt.stored || duplicate != tt.duplicate {
+				t.Errorf("parseAck(%s) = %v, %v; want %v, %v", tt.data, stored, duplicate, tt.stored, tt.duplicate)
+			}
+		})
+	}
+}
