@@ -112,9 +112,12 @@ type Config struct {
 	// Default 5.
 	MaxDeliver int
 	// MaxBatch bounds how many messages the client buffers ahead of the
-	// handlers. The bridge buffers fewer while handlers are slow, so that
-	// no message waits in the buffer for more than half of AckWait, and
-	// returns to MaxBatch when they are fast again. Default 256.
+	// handlers; the consumer lets four times as many be unacknowledged.
+	// The bridge buffers fewer while handlers are slow, so that no message
+	// waits in the buffer for more than half of AckWait, and returns to
+	// MaxBatch when they are fast again. Default 1024: smaller pulls keep
+	// the server waiting for acknowledgements, and a receiver at full speed
+	// falls behind its publishers.
 	MaxBatch int
 	// PublishTimeout bounds how long a publish is retried through
 	// transient failures, such as a reconnect or a cluster electing a new
@@ -259,7 +262,7 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("natsbus: MaxDeliver %d: want at least 2, or 0 for the default", c.MaxDeliver)
 	}
 	if c.MaxBatch <= 0 {
-		c.MaxBatch = 256
+		c.MaxBatch = 1024
 	}
 	if c.PublishTimeout <= 0 {
 		c.PublishTimeout = 30 * time.Second
