@@ -68,14 +68,20 @@ func TestLeastPrivilege(t *testing.T) {
 		return b, n
 	}
 	shop, shopNode := node("shop", "s", natsbus.Config{Node: "shop", Publish: `^order\.`})
+	pipelined, pipelinedNode := node("shop", "s", natsbus.Config{Node: "shop-2", Publish: `^order\.`, MaxInFlight: 16})
 	_, billing := node("billing", "b", natsbus.Config{Node: "billing", Receive: `^order\.`})
 	got := collect(t, billing.bus, "orders", "order")
-	for range 10 {
-		if _, err := shop.Emit(context.Background(), "order.created", Order{ID: "A"}); err != nil {
-			t.Fatal(err)
+	for _, b := range []*bus.Bus{shop, pipelined} {
+		for range 10 {
+			if _, err := b.Emit(context.Background(), "order.created", Order{ID: "A"}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	got.await(t, 10)
+	if err := pipelinedNode.bridge.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got.await(t, 20)
 	// Every acknowledgement went through: nothing is left pending.
 	waitFor(t, "the acknowledgements", func() bool {
 		cons, err := js.Consumer(context.Background(), "BUS", "billing")
@@ -83,9 +89,9 @@ func TestLeastPrivilege(t *testing.T) {
 			t.Fatal(err)
 		}
 		info, err := cons.Info(context.Background())
-		return err == nil && info.NumAckPending == 0 && info.AckFloor.Stream == 10
+		return err == nil && info.NumAckPending == 0 && info.AckFloor.Stream == 20
 	})
-	if errs := append(shopNode.errors(), billing.errors()...); len(errs) != 0 {
+	if errs := append(append(shopNode.errors(), pipelinedNode.errors()...), billing.errors()...); len(errs) != 0 {
 		t.Errorf("errors with least privilege: %v", errs)
 	}
 }
