@@ -91,8 +91,8 @@ type Config struct {
 	Codec Codec
 	// MaxInFlight selects how Emit publishes. With 0, the default, Emit
 	// returns once the stream has stored the event, or with the error.
-	// With N > 0, Emit hands the message to JetStream's asynchronous
-	// publisher and returns; at most N publishes await confirmation at a
+	// With N > 0, Emit publishes without waiting for the stream's
+	// confirmation and returns; at most N publishes await it at a
 	// time, and a full window holds the emitter back until there is room
 	// or the emit's context is done. Each publish is still confirmed and
 	// retried until PublishTimeout; one that fails goes to OnError and is

@@ -16,9 +16,10 @@
 // event, retrying transient failures (a reconnect, a cluster electing a new
 // leader) until [Config.PublishTimeout]; permanent ones (a missing stream,
 // a message over the server's max payload, which Emit names with both
-// sizes) fail at once. With [Config.MaxInFlight] set, Emit hands the
-// message to JetStream's asynchronous publisher and returns: publishes are
-// confirmed and retried in the background, failures go to
+// sizes) fail at once. With [Config.MaxInFlight] set, Emit publishes and
+// returns without waiting: the stream's confirmations are awaited in the
+// background, a publish not confirmed within 2 seconds (or under way when
+// the connection was lost) is published again, failures go to
 // [Config.OnError], and [Bridge.Flush] waits for the confirmations.
 //
 // Each message carries a JetStream message ID made of the event ID and a
