@@ -122,7 +122,9 @@ type Config struct {
 	// PublishTimeout bounds how long a publish is retried through
 	// transient failures, such as a reconnect or a cluster electing a new
 	// leader. Permanent failures (a missing stream, an oversized message)
-	// fail at once. Default 30 seconds.
+	// fail at once. Default 30 seconds. A publishing node refuses a stream
+	// whose Duplicates window is shorter: a retry after the window could
+	// be stored twice.
 	PublishTimeout time.Duration
 	// OnError receives every failure that happens outside an Emit call. It
 	// may be called from several goroutines at once.

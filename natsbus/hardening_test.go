@@ -156,6 +156,15 @@ func TestStreamIsUsedAsProvisioned(t *testing.T) {
 		t.Fatal(err)
 	}
 	br.Close(ctx)
+	_, err = natsbus.New(ctx, b, nc, natsbus.Config{Node: "a", Publish: "*", PublishTimeout: 5 * time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "remembers message IDs for 2m0s, less than PublishTimeout 5m0s") {
+		t.Errorf("New with retries outlasting the Duplicates window: err = %v; want both durations named", err)
+	}
+	br, err = natsbus.New(ctx, b, nc, natsbus.Config{Node: "a", Receive: "*", PublishTimeout: 5 * time.Minute})
+	if err != nil {
+		t.Fatalf("New receiving only: %v; the Duplicates window matters to publishers alone", err)
+	}
+	br.Close(ctx)
 	_, err = natsbus.New(ctx, b, nc, natsbus.Config{Node: "a", Provision: &natsbus.StreamSettings{Duplicates: time.Second, MaxAge: time.Hour}})
 	if err == nil || !strings.Contains(err.Error(), "Duplicates is 2m0s, Config.Provision asks for 1s") || strings.Contains(err.Error(), "MaxAge") {
 		t.Errorf("New with a conflicting Provision: err = %v; want the Duplicates conflict named", err)
@@ -187,7 +196,9 @@ func TestStreamIsUsedAsProvisioned(t *testing.T) {
 // without retrying; a retry would time the test out.
 func TestPermanentPublishErrorsFailAtOnce(t *testing.T) {
 	s := startServer(t, t.TempDir(), -1)
-	a := newNodeWith(t, s.ClientURL(), "a", `^order\.`, "", func(c *natsbus.Config) { c.PublishTimeout = time.Hour })
+	a := newNodeWith(t, s.ClientURL(), "a", `^order\.`, "", func(c *natsbus.Config) {
+		c.PublishTimeout, c.Provision = time.Hour, &natsbus.StreamSettings{Duplicates: time.Hour}
+	})
 
 	big := Order{ID: strings.Repeat("x", int(a.nc.MaxPayload()))}
 	_, err := a.bus.Emit(context.Background(), "order.created", big)

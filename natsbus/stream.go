@@ -100,7 +100,7 @@ func openStream(ctx context.Context, js jetstream.JetStream, cfg *Config) (jetst
 		if err != nil { // another node created it meanwhile
 			return openStream(ctx, js, cfg)
 		}
-		return stream, nil
+		return stream, checkStream(stream.CachedInfo().Config, cfg)
 	case errors.Is(err, jetstream.ErrStreamNotFound):
 		return nil, fmt.Errorf("natsbus: stream %s does not exist: provision it, or set Config.Provision to let the bridge create it: %w", cfg.Stream, err)
 	case err != nil:
@@ -109,11 +109,15 @@ func openStream(ctx context.Context, js jetstream.JetStream, cfg *Config) (jetst
 	return stream, checkStream(stream.CachedInfo().Config, cfg)
 }
 
-// checkStream refuses a stream that does not hold the bridge's subjects, or
-// whose limits differ from those cfg.Provision sets explicitly.
+// checkStream refuses a stream that does not hold the bridge's subjects,
+// that forgets message IDs while a publish may still be retried, or whose
+// limits differ from those cfg.Provision sets explicitly.
 func checkStream(sc jetstream.StreamConfig, cfg *Config) error {
 	if !slices.Contains(sc.Subjects, cfg.Prefix+".>") && !slices.Contains(sc.Subjects, ">") {
 		return fmt.Errorf("natsbus: stream %s holds the subjects %q, not %s.>", cfg.Stream, sc.Subjects, cfg.Prefix)
+	}
+	if cfg.Publish != "" && sc.Duplicates < cfg.PublishTimeout {
+		return fmt.Errorf("natsbus: stream %s remembers message IDs for %v, less than PublishTimeout %v: a publish retried later would be stored twice; lower PublishTimeout or raise the stream's Duplicates window", cfg.Stream, sc.Duplicates, cfg.PublishTimeout)
 	}
 	p := cfg.Provision
 	if p == nil {
