@@ -102,10 +102,11 @@ func (p *pipeline) submit(ctx context.Context, o *outgoing) error {
 	}
 	p.newest = o
 	// Registered before publishing: the acknowledgement may come first.
+	// Synchronous retries ignore the reply subject.
+	o.msg.Reply = p.inbox + "." + strconv.FormatUint(o.seq, 36)
 	p.inFlight[o.seq] = o
 	p.mu.Unlock()
 
-	o.msg.Reply = p.inbox + "." + strconv.FormatUint(o.seq, 36)
 	if err := p.br.nc.PublishMsg(&o.msg); err != nil {
 		// Not sent: the retrier publishes it synchronously.
 		if p.take(o.seq) != nil {
@@ -122,9 +123,6 @@ func (p *pipeline) take(seq uint64) *outgoing {
 	defer p.mu.Unlock()
 	o := p.inFlight[seq]
 	delete(p.inFlight, seq)
-	if o != nil {
-		o.msg.Reply = "" // the retrier publishes with a reply of its own
-	}
 	return o
 }
 
@@ -168,7 +166,7 @@ func (p *pipeline) expire(t time.Time) {
 			break // the rest were sent later
 		}
 		delete(p.inFlight, o.seq)
-		o.msg.Reply, o.first = "", false
+		o.first = false // it may have been stored: a duplicate then is ours
 		late = append(late, o)
 	}
 	p.mu.Unlock()
