@@ -16,29 +16,42 @@ import (
 )
 
 func TestClientReconnectLosesAndDuplicatesNothing(t *testing.T) {
-	s := startServer(t, t.TempDir(), -1)
-	a := newNode(t, s.ClientURL(), "a", `^order\.`, "")
-	b := newNode(t, s.ClientURL(), "b", "", ".*")
-	got := collect(t, b.bus, "orders", `^order\.`)
+	for _, tt := range []struct {
+		name        string
+		maxInFlight int
+	}{{"confirm", 0}, {"pipelined", 64}} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startServer(t, t.TempDir(), -1)
+			a := newNodeWith(t, s.ClientURL(), "a", `^order\.`, "", func(c *natsbus.Config) { c.MaxInFlight = tt.maxInFlight })
+			b := newNode(t, s.ClientURL(), "b", "", ".*")
+			got := collect(t, b.bus, "orders", `^order\.`)
 
-	const events = 200
-	for i := range events {
-		if i == events/2 {
-			if err := a.nc.ForceReconnect(); err != nil {
-				t.Fatal(err)
+			const events = 200
+			for i := range events {
+				if i == events/2 {
+					if err := a.nc.ForceReconnect(); err != nil {
+						t.Fatal(err)
+					}
+					if err := b.nc.ForceReconnect(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := a.bus.Emit(context.Background(), "order.created", Order{ID: fmt.Sprint(i)}); err != nil {
+					t.Fatalf("Emit %d: %v", i, err)
+				}
 			}
-			if err := b.nc.ForceReconnect(); err != nil {
-				t.Fatal(err)
+			if err := a.bridge.Flush(context.Background()); err != nil {
+				t.Fatalf("Flush: %v", err)
 			}
-		}
-		if _, err := a.bus.Emit(context.Background(), "order.created", Order{ID: fmt.Sprint(i)}); err != nil {
-			t.Fatalf("Emit %d: %v", i, err)
-		}
-	}
-	got.await(t, events)
-	time.Sleep(200 * time.Millisecond)
-	if calls, distinct := got.counts(); calls != events || distinct != events {
-		t.Errorf("B handled %d events (%d distinct); want %d each", calls, distinct, events)
+			got.await(t, events)
+			time.Sleep(200 * time.Millisecond)
+			if calls, distinct := got.counts(); calls != events || distinct != events {
+				t.Errorf("B handled %d events (%d distinct); want %d each", calls, distinct, events)
+			}
+			if st := a.bridge.Stats(); st.Published != events || st.Failed != 0 {
+				t.Errorf("A Stats() = %+v; want %d published, none failed", st, events)
+			}
+		})
 	}
 }
 
