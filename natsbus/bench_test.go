@@ -166,16 +166,14 @@ func rawTransport(b *testing.B, url string, async bool, headers string, onEvent 
 	var n atomic.Int64
 	send := func(sent int64) error {
 		msg := &nats.Msg{Subject: stream + ".order.created", Data: stamp(sent)}
-		switch headers { // values as long as the bridge's
-		case "+headers":
-			msg.Header = nats.Header{natsbus.HeaderID: {fmt.Sprintf("%020d", n.Load()+1)}, natsbus.HeaderSource: {"src"},
-				natsbus.HeaderOccurredAt: {strconv.FormatInt(sent, 10)}}
-			fallthrough
-		case "+msgid": // an event ID and a MAC
-			if msg.Header == nil {
-				msg.Header = nats.Header{}
+		if headers != "" { // values as long as the bridge's
+			id := fmt.Sprintf("%020d", n.Add(1))
+			msg.Header = nats.Header{jetstream.MsgIDHeader: {id + ".0000000000000000"}} // an event ID and a MAC
+			if headers == "+headers" {
+				msg.Header[natsbus.HeaderID] = []string{id}
+				msg.Header[natsbus.HeaderSource] = []string{"src"}
+				msg.Header[natsbus.HeaderOccurredAt] = []string{strconv.FormatInt(sent, 10)}
 			}
-			msg.Header[jetstream.MsgIDHeader] = []string{fmt.Sprintf("%020d.%016d", n.Add(1), 0)}
 		}
 		if async {
 			for {

@@ -39,6 +39,7 @@ func (br *Bridge) publish(e *bus.Event) error {
 		return err
 	}
 	defer br.recycle(o)
+	o.giveUp = time.Now().Add(br.cfg.PublishTimeout)
 	if err := br.store(ctx, o); err != nil {
 		return err
 	}
@@ -54,8 +55,7 @@ type outgoing struct {
 	msg       nats.Msg
 	values    [5]string // backing the header values, one slice each
 	id, topic string
-	giveUp    time.Time // retries stop here
-	sent      time.Time // in pipelined mode, when the publish was sent
+	giveUp    time.Time // retries stop here, PublishTimeout after the publish was sent
 	first     bool      // no attempt was made yet: a duplicate means not stored
 	err       error     // set when the stream refused the first attempt
 
@@ -79,7 +79,6 @@ func (br *Bridge) outgoing(ctx context.Context, e *bus.Event) (*outgoing, error)
 	}
 	o.msg.Subject, o.msg.Data = subject, payload
 	o.id, o.topic, o.first, o.err = e.ID, e.Topic, true, nil
-	o.giveUp = time.Now().Add(br.cfg.PublishTimeout)
 
 	source := e.Source
 	if source == "" {

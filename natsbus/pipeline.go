@@ -26,6 +26,7 @@ type pipeline struct {
 	quit   chan struct{}  // closed when closed and nothing is left unsettled
 	done   chan struct{}  // closed when the retrier has returned
 	inbox  string         // acknowledgements arrive on inbox.SEQ
+	prefix []byte         // how the stream's acknowledgements begin
 	sub    *nats.Subscription
 	lost   chan nats.Status // a reconnect began: the acknowledgements under way are lost
 
@@ -61,7 +62,7 @@ func newPipeline(n int) *pipeline {
 
 // start subscribes to the acknowledgements and starts the retrier.
 func (p *pipeline) start(br *Bridge) error {
-	p.br, p.inbox = br, br.nc.NewInbox()
+	p.br, p.inbox, p.prefix = br, br.nc.NewInbox(), ackPrefix(br.cfg.Stream)
 	sub, err := br.nc.Subscribe(p.inbox+".*", p.acked)
 	if err != nil {
 		return fmt.Errorf("natsbus: subscribe to acknowledgements: %w", err)
@@ -85,7 +86,7 @@ func (p *pipeline) submit(ctx context.Context, o *outgoing) error {
 	case <-p.br.closing:
 		return closed()
 	}
-	o.sent = time.Now()
+	o.giveUp = time.Now().Add(p.br.cfg.PublishTimeout)
 	p.mu.Lock()
 	if p.closed { // Close began after the window had room
 		p.mu.Unlock()
@@ -103,7 +104,8 @@ func (p *pipeline) submit(ctx context.Context, o *outgoing) error {
 	p.newest = o
 	// Registered before publishing: the acknowledgement may come first.
 	// Synchronous retries ignore the reply subject.
-	o.msg.Reply = p.inbox + "." + strconv.FormatUint(o.seq, 36)
+	var reply [96]byte
+	o.msg.Reply = string(strconv.AppendUint(append(append(reply[:0], p.inbox...), '.'), o.seq, 36))
 	p.inFlight[o.seq] = o
 	p.mu.Unlock()
 
@@ -136,7 +138,7 @@ func (p *pipeline) acked(m *nats.Msg) {
 	if o == nil {
 		return // late: the retrier has it
 	}
-	switch stored, duplicate := p.br.parseAck(m); {
+	switch stored, duplicate := parseAck(m.Data, p.prefix); {
 	case !stored:
 		// Refused, or nobody answered. The retrier publishes again and
 		// tells what is permanent; as the first attempt may have been
@@ -162,7 +164,7 @@ func (p *pipeline) expire(t time.Time) {
 		if p.inFlight[o.seq] != o {
 			continue // with the retrier already
 		}
-		if !o.sent.Before(t) {
+		if !o.giveUp.Before(t.Add(p.br.cfg.PublishTimeout)) { // sent at or after t
 			break // the rest were sent later
 		}
 		delete(p.inFlight, o.seq)

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
-
-	"github.com/nats-io/nats.go"
 )
 
 // parseAck reads the stream's answer to a publish: whether it stored the
@@ -13,11 +11,11 @@ import (
 // almost always {"stream":NAME,"seq":N} with perhaps "duplicate":true; that
 // form is recognised without decoding, since a general decoder costs more
 // than the rest of handling the acknowledgement. Anything else is decoded.
-func (br *Bridge) parseAck(m *nats.Msg) (stored, duplicate bool) {
-	if len(m.Data) == 0 {
+func parseAck(data, prefix []byte) (stored, duplicate bool) {
+	if len(data) == 0 {
 		return false, false // a status such as 503, no responders
 	}
-	if rest, ok := bytes.CutPrefix(m.Data, br.ackPrefix); ok {
+	if rest, ok := bytes.CutPrefix(data, prefix); ok {
 		digits := len(rest) - len(bytes.TrimLeft(rest, "0123456789"))
 		if digits > 0 {
 			switch string(rest[digits:]) {
@@ -34,7 +32,7 @@ func (br *Bridge) parseAck(m *nats.Msg) (stored, duplicate bool) {
 		Duplicate bool            `json:"duplicate"`
 		Error     json.RawMessage `json:"error"`
 	}
-	if err := json.Unmarshal(m.Data, &ack); err != nil || ack.Error != nil || ack.Stream == "" {
+	if err := json.Unmarshal(data, &ack); err != nil || ack.Error != nil || ack.Stream == "" {
 		return false, false
 	}
 	return true, ack.Duplicate

@@ -2,12 +2,9 @@ package natsbus
 
 import (
 	"testing"
-
-	"github.com/nats-io/nats.go"
 )
 
 func TestParseAck(t *testing.T) {
-	br := &Bridge{ackPrefix: ackPrefix("BUS")}
 	tests := []struct {
 		name              string
 		data              string
@@ -28,7 +25,7 @@ func TestParseAck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			stored, duplicate := br.parseAck(&nats.Msg{Data: []byte(tt.data)})
+			stored, duplicate := parseAck([]byte(tt.data), ackPrefix("BUS"))
 			if stored != tt.stored || duplicate != tt.duplicate {
 				t.Errorf("parseAck(%s) = %v, %v; want %v, %v", tt.data, stored, duplicate, tt.stored, tt.duplicate)
 			}
