@@ -218,12 +218,12 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 		}
 	}
 	if cfg.MaxInFlight > 0 {
-		br.out = newPipeline(cfg.MaxInFlight)
-		if err := br.out.start(br); err != nil {
-			br.out = nil
+		out := newPipeline(cfg.MaxInFlight)
+		if err := out.start(br); err != nil {
 			br.Close(ctx)
 			return nil, err
 		}
+		br.out = out
 	}
 	if cfg.Publish != "" {
 		if err := b.RegisterHandler(br.key, &bus.Handler{Matcher: cfg.Publish, HandleErr: br.publish}); err != nil {

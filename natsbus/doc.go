@@ -52,10 +52,9 @@
 // window: 8 bytes per sequence, pruned every second to the consumer's
 // acknowledgement floor, so at most the messages above the floor and the
 // last second's (800 KB at 100,000 events/s, twice that with the slice's
-// room to grow). A message delivered
-// [Config.MaxDeliver] times is terminated and reported. If the consumer or
-// the stream is deleted, the bridge recreates its consumer, backing off
-// and reporting each attempt.
+// room to grow). A message delivered [Config.MaxDeliver] times is
+// terminated and reported. If the consumer or the stream is deleted, the
+// bridge recreates its consumer, backing off and reporting each attempt.
 //
 // Without a [Config.Group], each node has a durable consumer of its own and
 // receives every event (fan-out); nodes with the same Group share one

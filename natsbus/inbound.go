@@ -219,7 +219,7 @@ func (r *receiver) drain(iter jetstream.MessagesContext) error {
 			continue
 		}
 		start := time.Now()
-		r.handle(msg)
+		r.handle(msg, start)
 		if r.resize(time.Since(start)) {
 			// Handle what the old buffer holds, signalling progress for
 			// it, before the new one fills up.
@@ -258,7 +258,7 @@ func (r *receiver) handleBacklog(iter jetstream.MessagesContext) {
 			r.nak(msg)
 			continue
 		}
-		r.handle(msg)
+		r.handle(msg, time.Now())
 	}
 }
 
@@ -359,8 +359,9 @@ func (r *receiver) stop(ctx context.Context) error {
 // handle emits the event msg carries on the local bus, then acknowledges
 // msg. The topic is the subject's: NATS permissions are per subject, so a
 // client allowed to publish only on some subjects cannot make its messages
-// pass for events of other topics.
-func (r *receiver) handle(msg jetstream.Msg) {
+// pass for events of other topics. start is when handling began, as the
+// caller measured it: progress signals count from there.
+func (r *receiver) handle(msg jetstream.Msg, start time.Time) {
 	br := r.br
 	meta, err := msg.Metadata()
 	if err != nil {
@@ -415,7 +416,7 @@ func (r *receiver) handle(msg jetstream.Msg) {
 		ctx = context.WithValue(ctx, receivedKey{}, id)
 	}
 	r.mu.Lock()
-	r.current, r.since = msg, time.Now()
+	r.current, r.since = msg, start
 	r.mu.Unlock()
 	_, err = br.bus.Emit(ctx, topic, data,
 		bus.WithID(id), bus.WithTxID(txID), bus.WithSource(source),

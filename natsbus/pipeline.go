@@ -40,8 +40,9 @@ type pipeline struct {
 	quitOnce       sync.Once
 }
 
-// ackTimeout is how long an acknowledgement may take before the retrier
-// publishes again.
+// ackTimeout is how long the stream's acknowledgement of one publish
+// attempt may take, in both modes; after it, the attempt counts as
+// failed and is retried.
 const ackTimeout = 2 * time.Second
 
 // maxKeptFailures bounds the failures kept for Flush, should nobody call
