@@ -36,7 +36,7 @@ const serverProcessEnv = "NATSBUS_TEST_SERVER_DIR"
 // serveForParent runs a JetStream server storing in dir, prints its URL
 // and serves until standard input closes.
 func serveForParent(dir string) {
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true})
+	s, err := server.NewServer(serverOptions(dir, -1))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -89,11 +89,17 @@ var codec = natsbus.JSON{Types: map[string]reflect.Type{
 	"invoice.created": reflect.TypeFor[int](),
 }}
 
+// serverOptions are those of a quiet JetStream server on localhost, storing
+// in dir, on port (-1: a random one).
+func serverOptions(dir string, port int) *server.Options {
+	return &server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true}
+}
+
 // startServer starts an embedded NATS server with JetStream storing in dir,
 // on port (-1: a random one), and stops it when the test ends.
 func startServer(t testing.TB, dir string, port int, opts ...func(*server.Options)) *server.Server {
 	t.Helper()
-	o := &server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true}
+	o := serverOptions(dir, port)
 	for _, f := range opts {
 		f(o)
 	}
