@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 		serveForParent(dir)
 		return
 	}
+	if role := os.Getenv(chaosRoleEnv); role != "" {
+		runChaosRole(role)
+	}
 	goleak.VerifyTestMain(m)
 }
 
