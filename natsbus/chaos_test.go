@@ -314,7 +314,7 @@ func runChaos(t *testing.T, seed uint64, duration time.Duration) bool {
 	}
 	t.Logf("seed %d: %d faults in %v %v; catch-up %v after the last; longest Emit %v, Flush %v, Close %v",
 		seed, len(faults), duration, counts, catchUp.Round(time.Millisecond),
-		v.MaxEmit.Round(time.Millisecond), v.MaxFlush.Round(time.Millisecond), v.MaxClose.Round(time.Millisecond))
+		v.MaxEmit.Round(time.Millisecond), v.MaxFlush.Round(time.Millisecond), v.MaxClose.Round(time.Microsecond))
 	for _, f := range v.Figures {
 		t.Log(f)
 	}
@@ -351,25 +351,43 @@ func (c *chaosCluster) awaitDrained(consumers ...string) bool {
 	return true
 }
 
-// readStream returns every message the stream holds, in order.
+// readStream returns every message the stream holds, in order, asking
+// again while the cluster recovers from the last fault.
 func (c *chaosCluster) readStream() []stored {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	st, err := c.admin.Stream(ctx, "BUS")
-	if err != nil {
-		c.t.Fatal(err)
+	deadline := time.Now().Add(60 * time.Second)
+	retry := func(what string, err error) {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("reading the stream: %s: %v", what, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var st jetstream.Stream
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		var err error
+		st, err = c.admin.Stream(ctx, "BUS")
+		cancel()
+		if err == nil {
+			break
+		}
+		retry("info", err)
 	}
 	var out []stored
-	for seq := st.CachedInfo().State.FirstSeq; seq <= st.CachedInfo().State.LastSeq && seq > 0; seq++ {
+	state := st.CachedInfo().State
+	for seq := state.FirstSeq; seq <= state.LastSeq && seq > 0; {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		m, err := st.GetMsg(ctx, seq)
+		cancel()
 		if err != nil {
-			c.t.Fatalf("stream sequence %d: %v", seq, err)
+			retry(fmt.Sprint("sequence ", seq), err)
+			continue
 		}
 		var o Order
 		if err := json.Unmarshal(m.Data, &o); err != nil {
 			c.t.Fatalf("stream sequence %d: %v", seq, err)
 		}
 		out = append(out, stored{Seq: seq, ID: m.Header.Get(natsbus.HeaderID), Data: o.ID})
+		seq++
 	}
 	return out
 }

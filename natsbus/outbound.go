@@ -218,6 +218,14 @@ func (o *outgoing) duplicate() error {
 	return fmt.Errorf("%w: event %s on %s: the stream holds message ID %s already; not stored", ErrDuplicate, o.id, o.topic, o.msg.Header.Get(jetstream.MsgIDHeader))
 }
 
+// errCodeInProcess is the server's answer to a publish whose message ID
+// belongs to a message still being replicated (409, "duplicate message id
+// is in process"): a retry that overtook the first attempt. The first
+// attempt may be stored or lost with a leader, so the publish is retried
+// with the same ID until the stream answers one way or the other; nats.go
+// has no name for the code.
+const errCodeInProcess jetstream.ErrorCode = 10158
+
 // permanent returns err, or what it means, if retrying cannot help; nil if
 // it may be transient. A stream that does not answer may be electing a
 // leader or restarting, so the bridge asks whether it still exists.
@@ -226,6 +234,8 @@ func (br *Bridge) permanent(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, nats.ErrMaxPayload), errors.Is(err, nats.ErrBadSubject), errors.Is(err, nats.ErrConnectionClosed):
 		return err
+	case errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeInProcess:
+		return nil // the first attempt is still being replicated: it may yet be stored
 	case errors.As(err, &apiErr) && apiErr.Code != 503:
 		return err // the server refused the message itself
 	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders):
