@@ -6,7 +6,7 @@ TOOLS := $(CURDIR)/.bin
 STATICCHECK := $(TOOLS)/staticcheck
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: test lint bench
+.PHONY: test lint bench chaos
 
 # test runs every test of every module with the race detector.
 test:
@@ -26,6 +26,14 @@ lint: $(STATICCHECK)
 		echo "== vet, staticcheck, tidy ($$dir)"; \
 		(cd $$dir && go vet ./... && $(STATICCHECK) ./... && go mod tidy -diff); \
 	done
+
+# chaos runs natsbus's fault suite for many seeds; odd seeds publish in
+# confirm mode, even seeds pipelined.
+SEEDS ?= 1 2 3 4 5 6 7 8 9 10
+DURATION ?= 60s
+chaos:
+	cd natsbus && NATSBUS_CHAOS_SEEDS="$(SEEDS)" NATSBUS_CHAOS_DURATION=$(DURATION) \
+		go test -race -count=1 -timeout 0 -run '^TestChaos$$' -v .
 
 # bench runs the comparison with other event buses and prints a benchstat table.
 bench:
