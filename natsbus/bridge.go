@@ -169,6 +169,7 @@ type Bridge struct {
 	subjects  sync.Map  // topic → subject, for the topics published so far
 	closing   chan struct{}
 	closeOnce sync.Once
+	failover  *failover // moves nc off a server that lost its cluster
 
 	out *pipeline // nil in confirm mode
 	in  *receiver // nil if the node receives nothing
@@ -204,13 +205,13 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: %w", err)
 	}
-	stream, err := openStream(ctx, js, &cfg)
+	br := &Bridge{bus: b, nc: nc, js: js, cfg: cfg, publishRE: publish, receiveRE: receive, key: "natsbus:" + cfg.Node,
+		secret: make([]byte, 32), closing: make(chan struct{})}
+	br.failover = &failover{nc: nc, report: br.report}
+	stream, err := br.openStream(ctx)
 	if err != nil {
 		return nil, err
 	}
-
-	br := &Bridge{bus: b, nc: nc, js: js, cfg: cfg, publishRE: publish, receiveRE: receive, key: "natsbus:" + cfg.Node,
-		secret: make([]byte, 32), closing: make(chan struct{})}
 	rand.Read(br.secret)
 	if cfg.Receive != "" {
 		if br.in, err = br.startReceiver(ctx, stream); err != nil {

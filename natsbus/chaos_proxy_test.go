@@ -1,6 +1,7 @@
 package natsbus_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -103,4 +104,44 @@ func (p *proxy) close() {
 	p.ln.Close()
 	p.setCut(true)
 	p.wg.Wait()
+}
+
+// routeMesh is a proxy for every ordered pair of a cluster's servers, so
+// that a test can cut one server off from the others on the route port
+// while its clients stay connected.
+type routeMesh [][]*proxy // [j][i]: server j's way to server i
+
+// newRouteMesh starts the proxies to the servers' cluster ports.
+func newRouteMesh(t testing.TB, clusterPorts []int) routeMesh {
+	m := make(routeMesh, len(clusterPorts))
+	for j := range m {
+		m[j] = make([]*proxy, len(clusterPorts))
+		for i, port := range clusterPorts {
+			if i != j {
+				m[j][i] = startProxy(t, fmt.Sprintf("127.0.0.1:%d", port))
+			}
+		}
+	}
+	return m
+}
+
+// routes are server j's routes to the others, through the proxies.
+func (m routeMesh) routes(j int) []string {
+	var routes []string
+	for i, p := range m[j] {
+		if i != j {
+			routes = append(routes, "nats-route://"+p.addr())
+		}
+	}
+	return routes
+}
+
+// cut cuts server i off from the others, or heals it.
+func (m routeMesh) cut(i int, cut bool) {
+	for j := range m {
+		if j != i {
+			m[i][j].setCut(cut)
+			m[j][i].setCut(cut)
+		}
+	}
 }

@@ -3,7 +3,6 @@ package natsbus_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -16,50 +15,46 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// cluster is a JetStream cluster of embedded servers whose routes run
+// through proxies, so that a test can cut a server off from the others.
+type cluster struct {
+	servers []*server.Server
+	urls    []string // the servers' client URLs, in order
+	routes  routeMesh
+}
+
+// url names every server, in order.
+func (c *cluster) url() string { return strings.Join(c.urls, ",") }
+
 // startCluster starts a JetStream cluster of n embedded servers with routes
-// on localhost, random ports and temporary stores, and returns them with
-// a client URL naming them all.
-func startCluster(t *testing.T, n int) ([]*server.Server, string) {
+// on localhost, random ports and temporary stores.
+func startCluster(t *testing.T, n int) *cluster {
 	t.Helper()
-	ports := make([]int, n)
-	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-	}
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
-	}
-	servers := make([]*server.Server, n)
-	var urls []string
-	for i := range servers {
-		o := &server.Options{
-			ServerName: fmt.Sprint("s", i), Host: "127.0.0.1", Port: -1,
-			JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-			Cluster: server.ClusterOpts{Name: "bus", Host: "127.0.0.1", Port: ports[i]},
-			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
-		}
+	ports := freePorts(t, n)
+	c := &cluster{servers: make([]*server.Server, n), routes: newRouteMesh(t, ports)}
+	for i := range c.servers {
+		o := serverOptions(t.TempDir(), -1)
+		o.ServerName = fmt.Sprint("s", i)
+		// One route per pair, and no address to gossip, so that no server
+		// finds a way to another around the proxies.
+		o.Cluster = server.ClusterOpts{Name: "bus", Host: "127.0.0.1", Port: ports[i], PoolSize: -1, Advertise: "127.0.0.1:1"}
+		o.Routes = server.RoutesFromStr(strings.Join(c.routes.routes(i), ","))
 		s, err := server.NewServer(o)
 		if err != nil {
 			t.Fatal(err)
 		}
 		s.Start()
 		t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-		servers[i] = s
+		c.servers[i] = s
 	}
-	for _, s := range servers {
+	for _, s := range c.servers {
 		if !s.ReadyForConnections(10 * time.Second) {
 			t.Fatal("server did not start")
 		}
-		urls = append(urls, s.ClientURL())
+		c.urls = append(c.urls, s.ClientURL())
 	}
-	url := strings.Join(urls, ",")
 	// Wait until the cluster has elected its meta leader.
-	nc := connect(t, url)
+	nc := connect(t, c.url())
 	js, _ := jetstream.New(nc)
 	waitFor(t, "the JetStream cluster", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -67,7 +62,7 @@ func startCluster(t *testing.T, n int) ([]*server.Server, string) {
 		_, err := js.AccountInfo(ctx)
 		return err == nil
 	})
-	return servers, url
+	return c
 }
 
 // tally records the events handled by one or more buses, by ID.
@@ -152,7 +147,8 @@ func TestClusterLeaderLoss(t *testing.T) {
 		{"pipelined/receiver-restart", 256, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			servers, url := startCluster(t, 3)
+			c := startCluster(t, 3)
+			url := c.url()
 			r3 := func(c *natsbus.Config) {
 				c.Provision = &natsbus.StreamSettings{Replicas: 3}
 				c.MaxInFlight = tt.maxInFlight
@@ -178,7 +174,7 @@ func TestClusterLeaderLoss(t *testing.T) {
 						// The backlog arrives as soon as the bridge starts.
 						b = startNode(t, url, "b", "", `^order\.`, func(b *bus.Bus) { handled.attach(t, b) }, r3)
 					} else {
-						shutDownLeader(t, a.nc, servers)
+						shutDownLeader(t, a.nc, c.servers)
 					}
 				}
 			}
@@ -198,6 +194,82 @@ func TestClusterLeaderLoss(t *testing.T) {
 			handled.check(t, sent)
 			if st := a.bridge.Stats(); st.Published != events || st.Failed != 0 {
 				t.Errorf("A Stats() = %+v; want %d published, none failed", st, events)
+			}
+		})
+	}
+}
+
+// TestMinoritySideMovesToMajority cuts the server that a publishing and a
+// receiving node are connected to off from the other two, which keep the
+// quorum, and leaves it cut: both nodes must move to the majority, so that
+// every Emit (or Flush) succeeds and every event is handled once, before
+// the partition heals. Without the move, publishes fail after
+// PublishTimeout and the receiver waits for the heal.
+func TestMinoritySideMovesToMajority(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		maxInFlight int
+	}{
+		{"confirm", 0},
+		{"pipelined", 16},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := startCluster(t, 3)
+			configure := func(cfg *natsbus.Config) {
+				cfg.Provision = &natsbus.StreamSettings{Replicas: 3}
+				cfg.MaxInFlight = tt.maxInFlight
+				cfg.PublishTimeout = 20 * time.Second
+			}
+			// In server order: both nodes are on s0.
+			a := newNodeWith(t, c.url(), "a", `^order\.`, "", configure, nats.DontRandomize())
+			b := newNodeWith(t, c.url(), "b", "", `^order\.`, configure, nats.DontRandomize())
+			handled := &tally{events: map[string]*bus.Event{}, counts: map[string]int{}}
+			handled.attach(t, b.bus)
+			for _, n := range []*node{a, b} {
+				if got := n.nc.ConnectedServerName(); got != "s0" {
+					t.Fatalf("connected to %s; want s0", got)
+				}
+			}
+
+			sent := map[string]*bus.Event{}
+			emit := func(from, to int) {
+				t.Helper()
+				for i := from; i < to; i++ {
+					e, err := a.bus.Emit(context.Background(), "order.created", Order{ID: fmt.Sprint(i), Cents: i})
+					if err != nil {
+						t.Fatalf("Emit %d: %v", i, err)
+					}
+					sent[e.ID] = e
+				}
+				if err := a.bridge.Flush(context.Background()); err != nil {
+					t.Fatalf("Flush: %v", err)
+				}
+			}
+			emit(0, 10)
+			waitFor(t, "the events before the cut", func() bool { return handled.distinct() == 10 })
+
+			c.routes.cut(0, true)
+			emit(10, 30)
+			waitFor(t, "the events after the cut", func() bool { return handled.distinct() == 30 })
+			waitFor(t, "nothing pending on b's consumer", func() bool {
+				info := consumerInfo(t, a.nc, "b")
+				return info.NumPending == 0 && info.NumAckPending == 0
+			})
+			handled.check(t, sent)
+			for name, n := range map[string]*node{"a": a, "b": b} {
+				if got := n.nc.ConnectedServerName(); got == "s0" {
+					t.Errorf("%s is still on s0, cut off", name)
+				}
+				moved := false
+				for _, err := range n.errors() {
+					moved = moved || strings.Contains(err.Error(), "has not answered for JetStream")
+				}
+				if !moved {
+					t.Errorf("%s reported no move; reported %v", name, n.errors())
+				}
+			}
+			if st := a.bridge.Stats(); st.Published != 30 || st.Failed != 0 {
+				t.Errorf("a: Stats() = %+v; want 30 published, none failed", st)
 			}
 		})
 	}

@@ -76,6 +76,24 @@
 // another member of a group. Events from one publisher arrive in the order
 // they were stored; events from several publishers interleave.
 //
+// # Partitions
+//
+// A server cut off from the rest of its cluster keeps its clients
+// connected, but can neither store their messages nor deliver the
+// stream's. When JetStream has not answered on the connection for 3
+// seconds (timeouts, no responders, missed heartbeats, JetStream
+// unavailable, a publish stuck "in process"), and nothing answered in
+// between, the bridge moves the connection to another of the servers it
+// knows, with [nats.Conn.ForceReconnect], reports the move to
+// [Config.OnError], and does not move again for 3 seconds. A node on the
+// minority side of a partition thus reaches the majority in about 4 to 7
+// seconds, in both modes, instead of waiting for the heal. The move is the
+// connection's: requests of others on it that are under way fail, as in
+// any reconnect. A connection that knows one server only, or may not
+// reconnect, is never moved. [New] also retries the requests JetStream
+// does not answer, such as those made during an election, until its
+// context is done.
+//
 // # Failures
 //
 // Nothing fails silently: what goes wrong outside an Emit call — a message

@@ -76,7 +76,11 @@ func (r *receiver) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		BackOff:        backOff(cfg.AckWait, cfg.MaxDeliver),
 		MaxAckPending:  4 * cfg.MaxBatch,
 	}
-	cons, err := r.stream.Consumer(ctx, r.name)
+	var cons jetstream.Consumer
+	err := r.br.failover.retry(ctx, func(ctx context.Context) (err error) {
+		cons, err = r.stream.Consumer(ctx, r.name)
+		return err
+	})
 	switch {
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
 		cfg.Replay.apply(&want)
@@ -89,7 +93,10 @@ func (r *receiver) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		}
 		want.DeliverPolicy, want.OptStartTime, want.OptStartSeq = have.DeliverPolicy, have.OptStartTime, have.OptStartSeq
 	}
-	cons, err = r.stream.CreateOrUpdateConsumer(ctx, want)
+	err = r.br.failover.retry(ctx, func(ctx context.Context) (err error) {
+		cons, err = r.stream.CreateOrUpdateConsumer(ctx, want)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: consumer %s: %w", r.name, err)
 	}
@@ -129,7 +136,10 @@ func (r *receiver) open() (jetstream.MessagesContext, error) {
 	// Short pull requests with frequent heartbeats: after a server or a
 	// consumer leader goes away, the next pull reaches the new one within
 	// seconds, and a dead connection is noticed as quickly.
-	iter, err := cons.Messages(jetstream.PullMaxMessages(r.batch), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
+	// Missed heartbeats are reported, for failover: a server cut off from
+	// its cluster keeps the connection but sends none.
+	iter, err := cons.Messages(jetstream.PullMaxMessages(r.batch), jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second),
+		jetstream.WithMessagesErrOnMissingHeartbeat(true))
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: consumer %s: %w", r.name, err)
 	}
@@ -173,8 +183,10 @@ func (r *receiver) loop(iter jetstream.MessagesContext) {
 			case <-time.After(wait):
 			}
 			if iter, err = r.reopen(); err == nil {
+				r.br.failover.answered()
 				break
 			}
+			r.br.failover.failed(err)
 			r.br.report(fmt.Errorf("natsbus: consumer %s: reopen attempt %d: %w", r.name, attempt, err))
 		}
 	}
@@ -208,12 +220,17 @@ func (r *receiver) reopen() (jetstream.MessagesContext, error) {
 func (r *receiver) drain(iter jetstream.MessagesContext) error {
 	for {
 		msg, err := iter.Next()
+		if errors.Is(err, jetstream.ErrNoHeartbeat) {
+			r.br.failover.failed(err) // the iterator goes on, asking again
+			continue
+		}
 		if err != nil {
 			if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				r.giveBack(iter)
 			}
 			return err
 		}
+		r.br.failover.answered()
 		if r.ctx.Err() != nil {
 			r.nak(msg)
 			continue

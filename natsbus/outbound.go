@@ -181,6 +181,7 @@ func (br *Bridge) store(ctx context.Context, o *outgoing) error {
 	for {
 		ack, err := br.js.PublishMsg(ctx, &o.msg)
 		if err == nil {
+			br.failover.answered()
 			if ack.Duplicate && o.first {
 				return o.duplicate()
 			}
@@ -191,6 +192,9 @@ func (br *Bridge) store(ctx context.Context, o *outgoing) error {
 		o.first = false
 		if perm := br.permanent(ctx, err); perm != nil {
 			return fmt.Errorf("natsbus: publish event %s on %s: %w", o.id, o.topic, perm)
+		}
+		if ctx.Err() == nil {
+			br.failover.failed(err)
 		}
 		if ctx.Err() != nil || time.Now().Add(wait).After(o.giveUp) {
 			return fmt.Errorf("natsbus: publish event %s on %s: gave up after %v: %w", o.id, o.topic, br.cfg.PublishTimeout, err)

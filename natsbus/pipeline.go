@@ -222,6 +222,7 @@ func (p *pipeline) settle(o *outgoing, err error) {
 		p.br.report(err)
 	} else {
 		p.br.published.Add(1)
+		p.br.failover.answered()
 	}
 	p.mu.Lock()
 	if o.prev != nil {

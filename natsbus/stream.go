@@ -81,27 +81,37 @@ func (r Replay) apply(c *jetstream.ConsumerConfig) {
 // openStream looks the stream up and checks that it suits the bridge. It
 // creates the stream only if it is missing and cfg.Provision is set; an
 // existing stream is used as its operator provisioned it, never updated.
-func openStream(ctx context.Context, js jetstream.JetStream, cfg *Config) (jetstream.Stream, error) {
-	stream, err := js.Stream(ctx, cfg.Stream)
+// Requests JetStream does not answer are retried until ctx is done: a node
+// started while the cluster elects a leader waits for it.
+func (br *Bridge) openStream(ctx context.Context) (jetstream.Stream, error) {
+	cfg := &br.cfg
+	var stream jetstream.Stream
+	err := br.failover.retry(ctx, func(ctx context.Context) (err error) {
+		stream, err = br.js.Stream(ctx, cfg.Stream)
+		return err
+	})
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound) && cfg.Provision != nil:
 		s := cfg.Provision.withDefaults()
-		stream, err = js.CreateStream(ctx, jetstream.StreamConfig{
-			Name:       cfg.Stream,
-			Subjects:   []string{cfg.Prefix + ".>"},
-			Storage:    jetstream.FileStorage,
-			Retention:  jetstream.LimitsPolicy,
-			Discard:    jetstream.DiscardOld,
-			MaxAge:     s.MaxAge,
-			MaxBytes:   s.MaxBytes,
-			Replicas:   s.Replicas,
-			Duplicates: s.Duplicates,
+		err = br.failover.retry(ctx, func(ctx context.Context) (err error) {
+			stream, err = br.js.CreateStream(ctx, jetstream.StreamConfig{
+				Name:       cfg.Stream,
+				Subjects:   []string{cfg.Prefix + ".>"},
+				Storage:    jetstream.FileStorage,
+				Retention:  jetstream.LimitsPolicy,
+				Discard:    jetstream.DiscardOld,
+				MaxAge:     s.MaxAge,
+				MaxBytes:   s.MaxBytes,
+				Replicas:   s.Replicas,
+				Duplicates: s.Duplicates,
+			})
+			return err
 		})
 		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			return nil, fmt.Errorf("natsbus: create stream %s: %w", cfg.Stream, err)
 		}
 		if err != nil { // another node created it meanwhile
-			return openStream(ctx, js, cfg)
+			return br.openStream(ctx)
 		}
 		return stream, checkStream(stream.CachedInfo().Config, cfg)
 	case errors.Is(err, jetstream.ErrStreamNotFound):
