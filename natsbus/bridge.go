@@ -184,6 +184,11 @@ var tokenPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 // consumer if cfg.Receive is set, and registers a handler on b that
 // publishes the events of the topics cfg.Publish matches. Receiving starts
 // at once, so register b's handlers for the received topics first.
+//
+// Requests that JetStream does not answer, as during an election or on a
+// server cut off from its cluster, are retried until ctx is done, moving
+// the connection to another server if they go unanswered for long (see
+// "Partitions" in the package documentation): give ctx a deadline.
 func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, error) {
 	if b == nil || nc == nil {
 		return nil, errors.New("natsbus: nil bus or connection")

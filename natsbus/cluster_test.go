@@ -274,3 +274,24 @@ func TestMinoritySideMovesToMajority(t *testing.T) {
 		})
 	}
 }
+
+// TestNewOnMinoritySide starts a node on a server cut off from the other
+// two: New's requests go unanswered there, and New must move to the
+// majority within its ctx rather than wait on one request until the ctx
+// ends, as it did before.
+func TestNewOnMinoritySide(t *testing.T) {
+	c := startCluster(t, 3)
+	r3 := func(cfg *natsbus.Config) { cfg.Provision = &natsbus.StreamSettings{Replicas: 3} }
+	a := newNodeWith(t, c.url(), "a", `^order\.`, "", r3)
+	c.routes.cut(0, true)
+	// newNodeWith fails the test if New does.
+	b := newNodeWith(t, c.url(), "b", "", `^order\.`, r3, nats.DontRandomize())
+	if got := b.nc.ConnectedServerName(); got == "s0" {
+		t.Errorf("b is on s0, cut off")
+	}
+	got := collect(t, b.bus, "orders", `^order\.`)
+	if _, err := a.bus.Emit(context.Background(), "order.created", Order{ID: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	got.await(t, 1)
+}

@@ -1,0 +1,39 @@
+package natsbus
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestUnanswered: which failures count towards moving the connection. A
+// refusal is an answer; silence, and a publish the stream cannot finish,
+// are not.
+func TestUnanswered(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"timeout", fmt.Errorf("stream BUS: %w", context.DeadlineExceeded), true},
+		{"request timeout", nats.ErrTimeout, true},
+		{"no stream response", jetstream.ErrNoStreamResponse, true},
+		{"no responders", nats.ErrNoResponders, true},
+		{"no heartbeat", jetstream.ErrNoHeartbeat, true},
+		{"temporarily unavailable", &jetstream.APIError{Code: 503, ErrorCode: 10008}, true},
+		{"in process", &jetstream.APIError{Code: 409, ErrorCode: errCodeInProcess}, true},
+		{"stream not found", jetstream.ErrStreamNotFound, false},
+		{"wrong last sequence", &jetstream.APIError{Code: 400, ErrorCode: jetstream.JSErrCodeStreamWrongLastSequence}, false},
+		{"cancelled", context.Canceled, false},
+		{"max payload", nats.ErrMaxPayload, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := unanswered(tt.err); got != tt.want {
+				t.Errorf("unanswered(%v) = %v; want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
