@@ -83,7 +83,14 @@ func (r *receiver) consumer(ctx context.Context) (jetstream.Consumer, error) {
 	})
 	switch {
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		cfg.Replay.apply(&want)
+		var info *jetstream.StreamInfo
+		if err := r.br.failover.retry(ctx, func(ctx context.Context) (err error) {
+			info, err = r.stream.Info(ctx)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("natsbus: consumer %s: stream %s: %w", r.name, cfg.Stream, err)
+		}
+		cfg.Replay.apply(&want, info.State.LastSeq)
 	case err != nil:
 		return nil, fmt.Errorf("natsbus: consumer %s: %w", r.name, err)
 	default:

@@ -65,7 +65,12 @@ var (
 // ReplaySince starts with the first event stored at or after t.
 func ReplaySince(t time.Time) Replay { return Replay{since: t} }
 
-func (r Replay) apply(c *jetstream.ConsumerConfig) {
+// apply sets where c starts. ReplayNew starts after last, the stream's last
+// sequence when the bridge started, rather than with NATS's "new" policy:
+// that resolves when the consumer's leader is elected, which in a cluster
+// under an election can be seconds after the consumer was created, and
+// would skip the events stored meanwhile.
+func (r Replay) apply(c *jetstream.ConsumerConfig, last uint64) {
 	switch {
 	case r.all:
 		c.DeliverPolicy = jetstream.DeliverAllPolicy
@@ -74,7 +79,8 @@ func (r Replay) apply(c *jetstream.ConsumerConfig) {
 		since := r.since
 		c.OptStartTime = &since
 	default:
-		c.DeliverPolicy = jetstream.DeliverNewPolicy
+		c.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		c.OptStartSeq = last + 1
 	}
 }
 
