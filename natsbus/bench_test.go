@@ -91,45 +91,50 @@ func BenchmarkNATS(b *testing.B) {
 	for _, p := range paces {
 		for _, kind := range kinds {
 			b.Run(p.name+"/"+kind, func(b *testing.B) {
-				lat := &latencies{d: make([]time.Duration, 0, b.N)}
-				var handled atomic.Int64
-				onEvent := func(sent int64) { lat.add(sent); handled.Add(1) }
-				var tr transport
-				if strings.HasPrefix(kind, "raw-") {
-					tr = rawTransport(b, url, kind != "raw-sync", strings.TrimPrefix(kind, "raw-async"), onEvent)
-				} else {
-					tr = bridgeTransport(b, url, kind == "bridge-pipelined", onEvent)
-				}
-				b.ResetTimer()
-				start := time.Now()
-				var wg sync.WaitGroup
-				for w := range p.emitters {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for i := w; i < b.N; i += p.emitters {
-							if err := tr.send(time.Now().UnixNano()); err != nil {
-								b.Error(err)
-								return
-							}
-							if p.interval > 0 {
-								time.Sleep(p.interval)
-							}
-						}
-					}()
-				}
-				wg.Wait()
-				if err := tr.flush(); err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "stored/s")
-				awaitCount(b, &handled, int64(b.N))
-				elapsed := time.Since(start)
-				b.StopTimer()
-				lat.report(b, elapsed, b.N)
+				measure(b, p, func(onEvent func(int64)) transport {
+					if strings.HasPrefix(kind, "raw-") {
+						return rawTransport(b, url, kind != "raw-sync", strings.TrimPrefix(kind, "raw-async"), onEvent)
+					}
+					return bridgeTransport(b, url, 1, kind == "bridge-pipelined", onEvent)
+				})
 			})
 		}
 	}
+}
+
+// measure sends b.N events through the transport that mk makes, paced by
+// p, and reports throughput and latency.
+func measure(b *testing.B, p pacing, mk func(onEvent func(sent int64)) transport) {
+	lat := &latencies{d: make([]time.Duration, 0, b.N)}
+	var handled atomic.Int64
+	tr := mk(func(sent int64) { lat.add(sent); handled.Add(1) })
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range p.emitters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < b.N; i += p.emitters {
+				if err := tr.send(time.Now().UnixNano()); err != nil {
+					b.Error(err)
+					return
+				}
+				if p.interval > 0 {
+					time.Sleep(p.interval)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := tr.flush(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "stored/s")
+	awaitCount(b, &handled, int64(b.N))
+	elapsed := time.Since(start)
+	b.StopTimer()
+	lat.report(b, elapsed, b.N)
 }
 
 // stamp encodes a send time as an 8-byte payload; raw transports carry it
@@ -197,14 +202,14 @@ func rawTransport(b *testing.B, url string, async bool, headers string, onEvent 
 	return transport{send: send, flush: flush}
 }
 
-func bridgeTransport(b *testing.B, url string, pipelined bool, onEvent func(int64)) transport {
+func bridgeTransport(b *testing.B, url string, replicas int, pipelined bool, onEvent func(int64)) transport {
 	stream := fmt.Sprint("BRIDGE", streams.Add(1))
 	mk := func(name, publish, receive string) (*bus.Bus, *natsbus.Bridge) {
 		gen, _ := bus.NewGenerator(uint64(len(name)), time.Time{})
 		bs, _ := bus.NewBus(gen)
 		bs.RegisterTopics("order.created")
 		cfg := natsbus.Config{Node: name, Publish: publish, Receive: receive, Stream: stream, Prefix: stream,
-			Provision: &natsbus.StreamSettings{}, Codec: stampCodec{}}
+			Provision: &natsbus.StreamSettings{Replicas: replicas}, Codec: stampCodec{}}
 		if pipelined {
 			cfg.MaxInFlight = 1024
 		}
@@ -251,7 +256,7 @@ func awaitCount(b testing.TB, n *atomic.Int64, want int64) {
 // Run it with -benchtime 500000x for the figure the README states.
 func BenchmarkReceiveMemory(b *testing.B) {
 	var handled atomic.Int64
-	tr := bridgeTransport(b, startServerProcess(b), true, func(int64) { handled.Add(1) })
+	tr := bridgeTransport(b, startServerProcess(b), 1, true, func(int64) { handled.Add(1) })
 	if err := tr.send(time.Now().UnixNano()); err != nil { // connections and buffers set up
 		b.Fatal(err)
 	}

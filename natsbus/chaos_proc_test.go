@@ -51,11 +51,13 @@ type serverSpec struct {
 	ClusterPort int      // for routes from the other servers' proxies
 	Routes      []string // nats-route:// URLs of the proxies to the others
 	Dir         string   // its store, kept across restarts
+	Sync        string   // how often it fsyncs: "" for nats-server's default (2 minutes), "always", or a duration
 }
 
 func runServer(spec []byte) error {
 	var s serverSpec
-	if err := json.Unmarshal(spec, &s); err != nil {
+	err := json.Unmarshal(spec, &s)
+	if err != nil {
 		return err
 	}
 	o := serverOptions(s.Dir, s.Port)
@@ -68,6 +70,15 @@ func runServer(spec []byte) error {
 		PoolSize: -1, Advertise: "127.0.0.1:1",
 	}
 	o.Routes = server.RoutesFromStr(strings.Join(s.Routes, ","))
+	switch s.Sync {
+	case "":
+	case "always":
+		o.SyncAlways = true
+	default:
+		if o.SyncInterval, err = time.ParseDuration(s.Sync); err != nil {
+			return fmt.Errorf("sync %q: %w", s.Sync, err)
+		}
+	}
 	srv, err := server.NewServer(o)
 	if err != nil {
 		return err

@@ -86,7 +86,7 @@ type chaosCluster struct {
 	admin   jetstream.JetStream // on a connection of its own, around the proxies
 }
 
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	ports := make([]int, n)
 	for i := range ports {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
