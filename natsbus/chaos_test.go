@@ -22,7 +22,7 @@ import (
 // runs two short seeds, one per publishing mode, each with a route
 // partition among its faults.
 const (
-	chaosSeedsEnv        = "NATSBUS_CHAOS_SEEDS"    // seeds, separated by commas or spaces
+	chaosSeedsEnv        = "NATSBUS_CHAOS_SEEDS" // seeds, separated by commas or spaces
 	chaosDefaultSeeds    = "1,2"
 	chaosDurationEnv     = "NATSBUS_CHAOS_DURATION" // how long each seed injects faults
 	chaosDefaultDuration = 25 * time.Second
@@ -80,7 +80,7 @@ type chaosCluster struct {
 	t       *testing.T
 	dir     string
 	servers []*proc
-	clients []*proxy   // in front of each server's client port
+	clients []*proxy // in front of each server's client port
 	routes  routeMesh
 	nodes   map[string]*proc
 	admin   jetstream.JetStream // on a connection of its own, around the proxies
