@@ -2,6 +2,7 @@ package natsbus_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -159,13 +160,30 @@ func (p *proc) start(timeout time.Duration) error {
 	case err := <-ready:
 		if err != nil {
 			p.kill()
-			return fmt.Errorf("%s (incarnation %d) did not start: %v; see %s", p.name, p.inc, err, p.log.Name())
+			return fmt.Errorf("%s (incarnation %d) did not start: %v; its standard error ends:\n%s", p.name, p.inc, err, p.logTail())
 		}
 		return nil
 	case <-time.After(timeout):
 		p.kill()
-		return fmt.Errorf("%s (incarnation %d) not ready after %v; see %s", p.name, p.inc, timeout, p.log.Name())
+		return fmt.Errorf("%s (incarnation %d) not ready after %v; its standard error ends:\n%s", p.name, p.inc, timeout, p.logTail())
 	}
+}
+
+// logTail returns the last lines of the process's standard error: the
+// log lives in the test's TempDir, which is gone when the test fails.
+func (p *proc) logTail() string {
+	const max = 4 << 10
+	b, err := os.ReadFile(p.log.Name())
+	if err != nil {
+		return err.Error()
+	}
+	if len(b) > max {
+		b = b[len(b)-max:]
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+	}
+	return string(b)
 }
 
 // current returns the running incarnation's command and its exit channel.

@@ -86,15 +86,24 @@ type chaosCluster struct {
 	admin   jetstream.JetStream // on a connection of its own, around the proxies
 }
 
+// freePorts returns n ports on which nothing listens now. They lie below
+// Linux's range for outgoing connections (32768 on), so that a killed
+// server's port cannot become the local port of some client's connection
+// before the server starts again on it.
 func freePorts(t testing.TB, n int) []int {
-	ports := make([]int, n)
-	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	const lo, hi = 20000, 32768
+	var ports []int
+	for try := 0; len(ports) < n; try++ {
+		if try == 1000 {
+			t.Fatalf("no %d free ports in [%d, %d)", n, lo, hi)
+		}
+		port := lo + rand.IntN(hi-lo)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
-			t.Fatal(err)
+			continue
 		}
 		defer ln.Close()
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
+		ports = append(ports, port)
 	}
 	return ports
 }

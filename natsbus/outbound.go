@@ -179,7 +179,7 @@ func (br *Bridge) isOwn(msgID, id string) bool {
 func (br *Bridge) store(ctx context.Context, o *outgoing) error {
 	wait := 10 * time.Millisecond
 	for {
-		ack, err := br.js.PublishMsg(ctx, &o.msg)
+		ack, err := br.publishAttempt(ctx, &o.msg)
 		if err == nil {
 			br.failover.answered()
 			if ack.Duplicate && o.first {
@@ -214,6 +214,21 @@ func (br *Bridge) store(ctx context.Context, o *outgoing) error {
 		}
 		wait = min(2*wait, time.Second)
 	}
+}
+
+// publishAttempt publishes msg once, waiting at most ackTimeout for the
+// stream's acknowledgement. Without a deadline in ctx, nats.go applies
+// that timeout itself; with one, it waits until the deadline, so a lost
+// request would use up the whole PublishTimeout (the fault suite's seed 6
+// reported 16 stored publishes failed that way): a later deadline is
+// shortened for the attempt.
+func (br *Bridge) publishAttempt(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) > ackTimeout {
+		attempt, cancel := context.WithTimeout(ctx, ackTimeout)
+		defer cancel()
+		ctx = attempt
+	}
+	return br.js.PublishMsg(ctx, msg)
 }
 
 // duplicate is the error for a first attempt the stream reported as a
