@@ -263,3 +263,80 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestUnansweredPublishIsRetriedWithinPublishTimeout: a publish whose
+// acknowledgement never comes (a request lost with a server that died
+// after storing it, say) is retried after ackTimeout, not abandoned once
+// the whole PublishTimeout has gone: in confirm mode when the caller's
+// context has a later deadline, in pipelined mode when the retry of an
+// expired publish is not answered either (seed 6 of the fault suite).
+func TestUnansweredPublishIsRetriedWithinPublishTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		maxInFlight int
+		unanswered  int // requests the subscriber takes
+	}{{"confirm", 0, 1}, {"pipelined", 8, 2}} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startServer(t, t.TempDir(), -1)
+			a := newNodeWith(t, s.ClientURL(), "a", `^order\.`, "", func(c *natsbus.Config) {
+				c.PublishTimeout, c.MaxInFlight = 15*time.Second, tt.maxInFlight
+			})
+
+			// The stream stops capturing the topic's subject, and a subscriber
+			// that never answers takes the first requests; then the stream
+			// captures the subject again and the subscriber leaves.
+			admin := connect(t, s.ClientURL())
+			js, _ := jetstream.New(admin)
+			capture := func(subjects ...string) {
+				st, err := js.Stream(context.Background(), "BUS")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				cfg := st.CachedInfo().Config
+				cfg.Subjects = subjects
+				if _, err := js.UpdateStream(context.Background(), cfg); err != nil {
+					t.Error(err)
+				}
+			}
+			capture("bus.invoice.>")
+			taken := make(chan struct{}, tt.unanswered)
+			sub, err := admin.Subscribe("bus.order.created", func(*nats.Msg) {
+				select {
+				case taken <- struct{}{}:
+				default:
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			admin.Flush()
+			restored := make(chan struct{})
+			go func() {
+				defer close(restored)
+				for range tt.unanswered {
+					<-taken
+				}
+				capture("bus.>")
+				sub.Unsubscribe()
+			}()
+
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if _, err := a.bus.Emit(ctx, "order.created", Order{ID: "A-1"}); err != nil {
+				t.Fatalf("Emit = %v; want nil", err)
+			}
+			if err := a.bridge.Flush(ctx); err != nil {
+				t.Fatalf("Flush = %v; want nil: a later attempt was stored", err)
+			}
+			<-restored
+			st, err := js.Stream(context.Background(), "BUS")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := st.CachedInfo().State.Msgs; n != 1 {
+				t.Errorf("stream holds %d messages; want 1", n)
+			}
+		})
+	}
+}
