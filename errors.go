@@ -18,7 +18,8 @@ var (
 
 	// ErrInvalidHandler is returned, wrapped, by RegisterHandler for an empty
 	// key, a nil *Handler, one that sets neither or both of Handle and
-	// HandleErr, or a matcher that is not a valid regular expression.
+	// HandleErr, or a matcher that is not a valid regular expression, and by
+	// a [Topic]'s Handle for a key registered otherwise.
 	ErrInvalidHandler = errors.New("bus: invalid handler")
 )
 

@@ -40,6 +40,15 @@ type registration struct {
 	matcher   *regexp.Regexp
 	prefix    string // literal every match starts with, if any
 	seq       uint64 // position in delivery order: smaller runs first
+	topic     string // the typed topic whose Handle registered it, or ""
+}
+
+// owner describes who registered r, for errors.
+func (r *registration) owner() string {
+	if r.topic != "" {
+		return fmt.Sprintf("the Handle of topic %q", r.topic)
+	}
+	return fmt.Sprintf("RegisterHandler (matcher %q)", r.handler.Matcher)
 }
 
 // matches reports whether the handler subscribes to the named topic. Topics
@@ -94,6 +103,14 @@ func (s *subscriber) callErr(e *Event) error {
 // nothing is registered and an existing registration under key is left as it
 // was; the error wraps [ErrInvalidHandler].
 func (b *Bus) RegisterHandler(key string, h *Handler) error {
+	return b.register(key, h, "")
+}
+
+// register registers h under key for [Bus.RegisterHandler] (topic "") or
+// for the Handle of the typed topic so named. A topic's Handle replaces
+// only a handler it registered itself: the key is a bus-wide name, and
+// taking it from another registration would unsubscribe that one silently.
+func (b *Bus) register(key string, h *Handler, topic string) error {
 	if key == "" {
 		return fmt.Errorf("%w: empty key", ErrInvalidHandler)
 	}
@@ -108,7 +125,7 @@ func (b *Bus) RegisterHandler(key string, h *Handler) error {
 		return fmt.Errorf("%w %q: matcher: %w", ErrInvalidHandler, key, err)
 	}
 
-	r := &registration{key: key, handler: h, handle: h.Handle, handleErr: h.HandleErr, matcher: re}
+	r := &registration{key: key, handler: h, handle: h.Handle, handleErr: h.HandleErr, matcher: re, topic: topic}
 	r.prefix, _ = re.LiteralPrefix()
 
 	b.mu.Lock()
@@ -117,6 +134,9 @@ func (b *Bus) RegisterHandler(key string, h *Handler) error {
 		b.handlers = make(map[string]*registration)
 	}
 	old := b.handlers[key]
+	if old != nil && topic != "" && old.topic != topic {
+		return fmt.Errorf("%w %q: Handle on topic %q: the key is taken by %s; choose another key", ErrInvalidHandler, key, topic, old.owner())
+	}
 	if old != nil {
 		r.seq = old.seq
 	} else {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"iter"
+	"reflect"
 	"slices"
 	"sync/atomic"
 	"unicode"
@@ -16,6 +17,7 @@ import (
 type topicEntry struct {
 	name string
 	subs atomic.Pointer[[]subscriber]
+	data atomic.Pointer[reflect.Type] // set once by NewTopic; nil if untyped
 }
 
 // lookup returns the registered topic called name, or nil.
@@ -72,23 +74,30 @@ func (b *Bus) RegisterTopics(topics ...string) error {
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	for _, name := range topics {
+		b.registerTopic(name)
+	}
+	return nil
+}
+
+// registerTopic registers the valid topic name, unless it is registered,
+// and returns it. b.mu must be held.
+func (b *Bus) registerTopic(name string) *topicEntry {
 	if b.topics.Load() == nil {
 		b.topics.Store(newTable(minTableSize))
 	}
-	for _, name := range topics {
-		if b.lookup(name) != nil {
-			continue
-		}
-		t := &topicEntry{name: name}
-		regs := b.sortedRegistrations(func(r *registration) bool { return r.matches(name) })
-		subs := make([]subscriber, len(regs))
-		for i, r := range regs {
-			subs[i] = r.subscriber()
-		}
-		t.subs.Store(&subs)
-		b.topics.Store(b.topics.Load().insert(t))
+	if t := b.lookup(name); t != nil {
+		return t
 	}
-	return nil
+	t := &topicEntry{name: name}
+	regs := b.sortedRegistrations(func(r *registration) bool { return r.matches(name) })
+	subs := make([]subscriber, len(regs))
+	for i, r := range regs {
+		subs[i] = r.subscriber()
+	}
+	t.subs.Store(&subs)
+	b.topics.Store(b.topics.Load().insert(t))
+	return t
 }
 
 // validateTopic refuses names that cannot be told apart or printed
@@ -138,6 +147,20 @@ func (b *Bus) Topics() []string {
 	b.mu.Unlock()
 	slices.Sort(names)
 	return names
+}
+
+// DataType returns the type of the data a typed topic's events carry: the
+// T of the [NewTopic] that made it. It returns nil for a topic registered
+// only with [Bus.RegisterTopics] and for an unknown topic. Integrations that
+// carry events across processes use it to decode received data into the
+// type the topic's handlers take.
+func (b *Bus) DataType(topic string) reflect.Type {
+	if t := b.lookup(topic); t != nil {
+		if data := t.data.Load(); data != nil {
+			return *data
+		}
+	}
+	return nil
 }
 
 // TopicHandlers returns the handlers subscribed to topic, in delivery order:

@@ -10,7 +10,7 @@ import (
 
 // ErrDataType is returned, wrapped, when a typed handler, made with [Typed]
 // or subscribed through a [Topic], receives an event whose Data is not of
-// the handler's type.
+// the handler's type, and by [NewTopic] for a topic made with another type.
 var ErrDataType = errors.New("bus: wrong data type")
 
 // Topic is a registered topic whose events carry data of type T. Emitting
@@ -30,14 +30,26 @@ type Topic[T any] struct {
 }
 
 // NewTopic registers the topic called name on b, as [Bus.RegisterTopics]
-// does, and returns it typed: its events carry a T.
+// does, and returns it typed: its events carry a T. Calling it again for
+// the same name and T returns an equivalent Topic; for a topic made with
+// another data type it fails with an error wrapping [ErrDataType] that
+// names both types. [Bus.DataType] reports the T.
 func NewTopic[T any](b *Bus, name string) (*Topic[T], error) {
 	if b == nil {
 		return nil, errors.New("bus: NewTopic with a nil *Bus")
 	}
-	if err := b.RegisterTopics(name); err != nil {
+	if err := validateTopic(name); err != nil {
 		return nil, err
 	}
+	want := reflect.TypeFor[T]()
+	b.mu.Lock()
+	t := b.registerTopic(name)
+	if have := t.data.Load(); have != nil && *have != want {
+		b.mu.Unlock()
+		return nil, fmt.Errorf("%w: NewTopic[%v] on topic %q, made by NewTopic[%v]", ErrDataType, want, name, *have)
+	}
+	t.data.Store(&want)
+	b.mu.Unlock()
 	return &Topic[T]{bus: b, name: name, matcher: "^" + regexp.QuoteMeta(name) + "$"}, nil
 }
 
@@ -50,9 +62,13 @@ func (t *Topic[T]) Emit(ctx context.Context, data T, opts ...EmitOption) (*Event
 }
 
 // Handle registers handle under key for the events of this topic alone, as
-// [Bus.RegisterHandler] does: registering a key again replaces its handler.
-// An event whose Data is not a T (emitted with [Bus.Emit]) does not reach
-// handle, and fails with an error wrapping [ErrDataType].
+// [Bus.RegisterHandler] does. Keys are the bus's: calling Handle again with
+// the same key on this topic replaces its handler, but a key registered
+// otherwise (by another topic's Handle, or with [Bus.RegisterHandler]) is
+// refused with an error wrapping [ErrInvalidHandler] that names both, since
+// taking it would unsubscribe the other silently. An event whose Data is
+// not a T (emitted with [Bus.Emit]) does not reach handle, and fails with
+// an error wrapping [ErrDataType].
 func (t *Topic[T]) Handle(key string, handle func(e *Event, data T)) error {
 	if handle == nil {
 		return fmt.Errorf("%w %q: nil handle func", ErrInvalidHandler, key)
@@ -70,13 +86,13 @@ func (t *Topic[T]) HandleErr(key string, handle func(e *Event, data T) error) er
 		return fmt.Errorf("%w %q: nil handle func", ErrInvalidHandler, key)
 	}
 	check := dataOf[T]()
-	return t.bus.RegisterHandler(key, &Handler{Matcher: t.matcher, HandleErr: func(e *Event) error {
+	return t.bus.register(key, &Handler{Matcher: t.matcher, HandleErr: func(e *Event) error {
 		data, err := check(e)
 		if err != nil {
 			return err
 		}
 		return handle(e, data)
-	}})
+	}}, t.name)
 }
 
 // Typed adapts handle, which takes the event's data as a T, to a Handle

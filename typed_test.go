@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -143,6 +144,10 @@ func TestNewTopicRefusesBadInput(t *testing.T) {
 	}{
 		{"nil bus", nil, "t", "bus: NewTopic with a nil *Bus"},
 		{"bad name", b, " t", `bus: invalid topic " t": leading or trailing whitespace`},
+		{"other type", b, "typed", `bus: wrong data type: NewTopic[int] on topic "typed", made by NewTopic[string]`},
+	}
+	if _, err := bus.NewTopic[string](b, "typed"); err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,5 +161,85 @@ func TestNewTopicRefusesBadInput(t *testing.T) {
 		if !errors.Is(err, bus.ErrInvalidHandler) {
 			t.Errorf("Handle with a nil func: err = %v; want ErrInvalidHandler", err)
 		}
+	}
+}
+
+// TestTopicKeysDoNotMove: a key is the bus's, so a Topic's Handle refuses a
+// key another registration holds instead of unsubscribing that one.
+func TestTopicKeysDoNotMove(t *testing.T) {
+	b, _ := newBus(t)
+	created, _ := bus.NewTopic[order](b, "order.created")
+	paid, _ := bus.NewTopic[order](b, "order.paid")
+	mustRegister(t, b, "audit", &bus.Handler{Matcher: "order", Handle: func(*bus.Event) {}})
+	var calls []string
+	record := func(name string) func(*bus.Event, order) {
+		return func(*bus.Event, order) { calls = append(calls, name) }
+	}
+	if err := created.Handle("mailer", record("first")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		topic   *bus.Topic[order]
+		key     string
+		wantErr string // "" for success
+	}{
+		{"another topic's key", paid, "mailer", `bus: invalid handler "mailer": Handle on topic "order.paid": the key is taken by the Handle of topic "order.created"; choose another key`},
+		{"a RegisterHandler key", paid, "audit", `bus: invalid handler "audit": Handle on topic "order.paid": the key is taken by RegisterHandler (matcher "order"); choose another key`},
+		{"the topic's own key", created, "mailer", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.topic.Handle(tt.key, record("second"))
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr || !errors.Is(err, bus.ErrInvalidHandler)) {
+				t.Errorf("Handle(%q) = %v; want %q", tt.key, err, tt.wantErr)
+			}
+		})
+	}
+	calls = nil
+	created.Emit(context.Background(), order{ID: "A-1"})
+	if !slices.Equal(calls, []string{"second"}) {
+		t.Errorf("order.created reached %q; want the replacement only", calls)
+	}
+	if subs := b.HandlerTopicSubscriptions("audit"); !slices.Equal(subs, []string{"order.created", "order.paid"}) {
+		t.Errorf("audit subscribes to %q; want both topics still", subs)
+	}
+	// RegisterHandler keeps the v1 semantics: the key is replaced.
+	mustRegister(t, b, "mailer", &bus.Handler{Matcher: "paid", Handle: func(*bus.Event) {}})
+	if subs := b.HandlerTopicSubscriptions("mailer"); !slices.Equal(subs, []string{"order.paid"}) {
+		t.Errorf("after RegisterHandler, mailer subscribes to %q; want order.paid", subs)
+	}
+}
+
+func TestDataType(t *testing.T) {
+	b, _ := newBus(t, "plain")
+	if _, err := bus.NewTopic[*order](b, "order.paid"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := bus.NewTopic[*order](b, "order.paid")
+	if err != nil || again.Name() != "order.paid" {
+		t.Fatalf("NewTopic with the same type again = %v, %v; want the topic", again, err)
+	}
+	// A topic registered untyped becomes typed.
+	if _, err := bus.NewTopic[int](b, "plain"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		topic string
+		want  reflect.Type
+	}{
+		{"order.paid", reflect.TypeFor[*order]()},
+		{"plain", reflect.TypeFor[int]()},
+		{"unknown", nil},
+	}
+	for _, tt := range tests {
+		if got := b.DataType(tt.topic); got != tt.want {
+			t.Errorf("DataType(%q) = %v; want %v", tt.topic, got, tt.want)
+		}
+	}
+	b.DeregisterTopics("plain")
+	b.RegisterTopics("plain")
+	if got := b.DataType("plain"); got != nil {
+		t.Errorf("DataType of a topic registered again untyped = %v; want nil", got)
 	}
 }
