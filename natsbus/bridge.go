@@ -39,6 +39,11 @@ var (
 	// ErrTooLarge is returned, wrapped, for an event whose message exceeds
 	// the server's maximum payload.
 	ErrTooLarge = errors.New("natsbus: message too large")
+	// ErrTimeout is returned, wrapped, for a publish the stream did not
+	// confirm within PublishTimeout: the event may or may not be stored.
+	// Unlike the caller's own context ending, it does not wrap
+	// context.DeadlineExceeded.
+	ErrTimeout = errors.New("natsbus: publish not confirmed within PublishTimeout")
 	// ErrDuplicate is returned, wrapped, when the stream reports the first
 	// attempt to store an event as a duplicate: the message was not stored,
 	// because one with its message ID already was.
@@ -87,7 +92,8 @@ type Config struct {
 	// Replay selects where a new durable consumer starts: ReplayNew (the
 	// default), ReplayAll or ReplaySince.
 	Replay Replay
-	// Codec encodes event data. Default JSON{}.
+	// Codec encodes event data. Default JSON{}, which decodes the data of
+	// a typed topic (one made with bus.NewTopic) into the topic's type.
 	Codec Codec
 	// MaxInFlight selects how Emit publishes. With 0, the default, Emit
 	// returns once the stream has stored the event, or with the error.
@@ -203,6 +209,20 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 	receive, err := compileMatcher(cfg.Receive)
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: receive matcher: %w", err)
+	}
+	if cfg.Publish != "" {
+		// A topic registered later is checked at its first Emit.
+		for _, topic := range b.Topics() {
+			if publish.MatchString(topic) {
+				if err := checkSubject(topic); err != nil {
+					return nil, fmt.Errorf("natsbus: topic %q, which Publish %q matches: %w", topic, cfg.Publish, err)
+				}
+			}
+		}
+	}
+	if c, ok := cfg.Codec.(JSON); ok && c.typeOf == nil {
+		c.typeOf = b.DataType
+		cfg.Codec = c
 	}
 	// The default timeout bounds each publish attempt; Emit retries failed
 	// attempts until PublishTimeout.

@@ -163,7 +163,7 @@ func startNode(t testing.TB, url, name, publish, receive string, attach func(*bu
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.RegisterTopics("order.created", "invoice.created", "bad.*.topic", "bad.>", "bad..topic", "service added"); err != nil {
+	if err := b.RegisterTopics("order.created", "invoice.created"); err != nil {
 		t.Fatal(err)
 	}
 	if attach != nil {

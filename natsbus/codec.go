@@ -13,12 +13,15 @@ type Codec interface {
 }
 
 // JSON is the default [Codec]. Decode returns, for a topic listed in Types,
-// a value of that type (not a pointer to it), so handlers made with
-// bus.Typed receive what the emitter sent; for other topics it returns what
-// encoding/json decodes into an any: maps, slices, strings, float64s, bools
-// and nil.
+// a value of that type (not a pointer to it); for a typed topic of the
+// bridge's bus (made with bus.NewTopic, see [bus.Bus.DataType]), a value of
+// the topic's type; so typed handlers receive what the emitter sent. For
+// other topics it returns what encoding/json decodes into an any: maps,
+// slices, strings, float64s, bools and nil.
 type JSON struct {
 	Types map[string]reflect.Type
+
+	typeOf func(topic string) reflect.Type // the bus's DataType, set by New
 }
 
 // Encode returns data as JSON.
@@ -27,6 +30,10 @@ func (JSON) Encode(_ string, data any) ([]byte, error) { return json.Marshal(dat
 // Decode parses payload as JSON.
 func (c JSON) Decode(topic string, payload []byte) (any, error) {
 	t, ok := c.Types[topic]
+	if !ok && c.typeOf != nil {
+		t = c.typeOf(topic)
+		ok = t != nil
+	}
 	if !ok {
 		var v any
 		err := json.Unmarshal(payload, &v)

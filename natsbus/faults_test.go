@@ -166,9 +166,11 @@ func TestReEmitIsRefusedAsDuplicate(t *testing.T) {
 	}
 }
 
+// TestTopicsThatAreNotSubjects: New refuses a registered topic that it
+// would publish and that cannot be a subject; one registered later is
+// refused at its first Emit.
 func TestTopicsThatAreNotSubjects(t *testing.T) {
 	s := startServer(t, t.TempDir(), -1)
-	a := newNode(t, s.ClientURL(), "a", `*`, "")
 	tests := []struct{ topic, wantErr string }{
 		{"bad.*.topic", `natsbus: topic is not a valid NATS subject: "bad.*.topic" has the wildcard token "*"`},
 		{"bad.>", `natsbus: topic is not a valid NATS subject: "bad.>" has the wildcard token ">"`},
@@ -176,6 +178,27 @@ func TestTopicsThatAreNotSubjects(t *testing.T) {
 		{"service added", `natsbus: topic is not a valid NATS subject: "service added" contains whitespace`},
 	}
 	for _, tt := range tests {
+		t.Run("New/"+tt.topic, func(t *testing.T) {
+			b := newBus(t, "order.created", tt.topic)
+			_, err := natsbus.New(context.Background(), b, connect(t, s.ClientURL()), natsbus.Config{Node: "a", Publish: "*", Provision: &natsbus.StreamSettings{}})
+			want := fmt.Sprintf(`natsbus: topic %q, which Publish "*" matches: %s`, tt.topic, tt.wantErr)
+			if !errors.Is(err, natsbus.ErrSubject) || err.Error() != want {
+				t.Errorf("New() error = %v; want %s", err, want)
+			}
+		})
+	}
+
+	// Not published: no error.
+	b := newBus(t, "service added")
+	br, err := natsbus.New(context.Background(), b, connect(t, s.ClientURL()), natsbus.Config{Node: "b", Publish: "^order", Provision: &natsbus.StreamSettings{}})
+	if err != nil {
+		t.Fatalf("New with a topic that is not published: %v", err)
+	}
+	br.Close(context.Background())
+
+	a := newNode(t, s.ClientURL(), "a", `*`, "")
+	for _, tt := range tests {
+		a.bus.RegisterTopics(tt.topic)
 		_, err := a.bus.Emit(context.Background(), tt.topic, 1)
 		if !errors.Is(err, natsbus.ErrSubject) || !strings.Contains(err.Error(), tt.wantErr) {
 			t.Errorf("Emit(%q) error = %v; want ErrSubject: %s", tt.topic, err, tt.wantErr)
@@ -336,6 +359,57 @@ func TestUnansweredPublishIsRetriedWithinPublishTimeout(t *testing.T) {
 			}
 			if n := st.CachedInfo().State.Msgs; n != 1 {
 				t.Errorf("stream holds %d messages; want 1", n)
+			}
+		})
+	}
+}
+
+// newBus returns a bus with the topics registered.
+func newBus(t testing.TB, topics ...string) *bus.Bus {
+	t.Helper()
+	gen, err := bus.NewGenerator(1, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.NewBus(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.RegisterTopics(topics...); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestEmitGivesUpWithErrTimeout: a confirm-mode Emit the stream does not
+// confirm fails with ErrTimeout at PublishTimeout, not with the caller's
+// context error, which it wraps only when that context ended.
+func TestEmitGivesUpWithErrTimeout(t *testing.T) {
+	s := startServer(t, t.TempDir(), -1)
+	a := newNodeWith(t, s.ClientURL(), "a", `^order\.`, "", func(c *natsbus.Config) { c.PublishTimeout = 3 * time.Second })
+	s.Shutdown()
+	s.WaitForShutdown()
+
+	tests := []struct {
+		name    string
+		timeout time.Duration // of the caller's context; 0 for none
+		want    error
+		notWant error
+	}{
+		{"PublishTimeout", 0, natsbus.ErrTimeout, context.DeadlineExceeded},
+		{"caller's deadline", time.Second, context.DeadlineExceeded, natsbus.ErrTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			if tt.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
+				defer cancel()
+			}
+			_, err := a.bus.Emit(ctx, "order.created", Order{ID: "A-1"})
+			if !errors.Is(err, tt.want) || errors.Is(err, tt.notWant) {
+				t.Errorf("Emit = %v; want an error wrapping %v and not %v", err, tt.want, tt.notWant)
 			}
 		})
 	}

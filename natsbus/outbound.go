@@ -175,11 +175,17 @@ func (br *Bridge) isOwn(msgID, id string) bool {
 }
 
 // store publishes o synchronously, retrying transient failures until
-// o.giveUp.
+// o.giveUp. Each attempt waits at most ackTimeout for the stream's
+// acknowledgement, and none waits past o.giveUp, so that store returns
+// within PublishTimeout of the publish, give or take the scheduler.
 func (br *Bridge) store(ctx context.Context, o *outgoing) error {
+	bounded, cancel := context.WithDeadline(ctx, o.giveUp)
+	defer cancel()
 	wait := 10 * time.Millisecond
-	for {
-		ack, err := br.publishAttempt(ctx, &o.msg)
+	for attempts := 1; ; attempts++ {
+		attempt, cancelAttempt := context.WithTimeout(bounded, ackTimeout)
+		ack, err := br.js.PublishMsg(attempt, &o.msg)
+		cancelAttempt()
 		if err == nil {
 			br.failover.answered()
 			if ack.Duplicate && o.first {
@@ -190,14 +196,18 @@ func (br *Bridge) store(ctx context.Context, o *outgoing) error {
 		// A retry of an attempt that was stored, but whose acknowledgement
 		// was lost, is a duplicate: success.
 		o.first = false
-		if perm := br.permanent(ctx, err); perm != nil {
+		if perm := br.permanent(bounded, err); perm != nil {
 			return fmt.Errorf("natsbus: publish event %s on %s: %w", o.id, o.topic, perm)
 		}
-		if ctx.Err() == nil {
-			br.failover.failed(err)
+		if ctx.Err() != nil {
+			// The caller's context ended, not PublishTimeout.
+			return fmt.Errorf("natsbus: publish event %s on %s: %w (the last of %d attempts: %v)", o.id, o.topic, ctx.Err(), attempts, err)
 		}
-		if ctx.Err() != nil || time.Now().Add(wait).After(o.giveUp) {
-			return fmt.Errorf("natsbus: publish event %s on %s: gave up after %v: %w", o.id, o.topic, br.cfg.PublishTimeout, err)
+		br.failover.failed(err)
+		if time.Now().Add(wait).After(o.giveUp) {
+			waited := time.Since(o.giveUp.Add(-br.cfg.PublishTimeout)).Round(time.Millisecond)
+			return fmt.Errorf("%w: event %s on %s, after %v and %d attempts; the last: %v",
+				ErrTimeout, o.id, o.topic, waited, attempts, err)
 		}
 		// Close stops an Emit waiting to retry; the pipeline's retries go
 		// on, since Close waits for them.
@@ -207,28 +217,13 @@ func (br *Bridge) store(ctx context.Context, o *outgoing) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("natsbus: publish event %s on %s: %w", o.id, o.topic, ctx.Err())
+			return fmt.Errorf("natsbus: publish event %s on %s: %w (the last of %d attempts: %v)", o.id, o.topic, ctx.Err(), attempts, err)
 		case <-closing:
 			return fmt.Errorf("%w: event %s on %s not stored: %w", ErrClosed, o.id, o.topic, err)
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, time.Second)
 	}
-}
-
-// publishAttempt publishes msg once, waiting at most ackTimeout for the
-// stream's acknowledgement. Without a deadline in ctx, nats.go applies
-// that timeout itself; with one, it waits until the deadline, so a lost
-// request would use up the whole PublishTimeout (the fault suite's seed 6
-// reported 16 stored publishes failed that way): a later deadline is
-// shortened for the attempt.
-func (br *Bridge) publishAttempt(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) > ackTimeout {
-		attempt, cancel := context.WithTimeout(ctx, ackTimeout)
-		defer cancel()
-		ctx = attempt
-	}
-	return br.js.PublishMsg(ctx, msg)
 }
 
 // duplicate is the error for a first attempt the stream reported as a

@@ -201,9 +201,7 @@ func (p *pipeline) retrier() {
 		case o := <-p.retry:
 			err := o.err
 			if err == nil {
-				ctx, cancel := context.WithDeadline(context.Background(), o.giveUp)
-				err = p.br.store(ctx, o)
-				cancel()
+				err = p.br.store(context.Background(), o)
 			}
 			p.settle(o, err)
 		case <-p.quit:
