@@ -24,7 +24,11 @@ import (
 // events may arrive from any goroutine, as they do with [bus.Async]
 // handlers or events received from another process.
 type Recorder struct {
-	t      testing.TB
+	t       testing.TB
+	bus     *bus.Bus
+	key     string
+	matcher string
+
 	mu     sync.Mutex
 	events []*bus.Event
 	more   chan struct{} // closed, and replaced, when an event arrives
@@ -40,8 +44,8 @@ var keys atomic.Uint64
 // the test if matcher is not a valid regular expression.
 func Record(t testing.TB, b *bus.Bus, matcher string) *Recorder {
 	t.Helper()
-	r := &Recorder{t: t, more: make(chan struct{})}
 	key := fmt.Sprintf("bustest.Recorder#%d(%s)", keys.Add(1), t.Name())
+	r := &Recorder{t: t, bus: b, key: key, matcher: matcher, more: make(chan struct{})}
 	if err := b.RegisterHandler(key, &bus.Handler{Matcher: matcher, Handle: r.record}); err != nil {
 		t.Fatalf("bustest.Record: %v", err)
 	}
@@ -82,15 +86,23 @@ func (r *Recorder) Wait(n int, timeout time.Duration) []*bus.Event {
 		select {
 		case <-more:
 		case <-deadline.C:
-			r.t.Fatalf("bustest: %d of %d events after %v:%s", len(got), n, timeout, describe(got))
+			r.t.Fatalf("bustest: %d of %d events matching %q after %v%s", len(got), n, r.matcher, timeout, r.describe(got))
 			return nil
 		}
 	}
 }
 
-// describe lists events one a line, for failure messages.
-func describe(events []*bus.Event) string {
+// describe lists events one a line, for failure messages; with none, it
+// says whether the matcher matches any registered topic, the usual cause.
+func (r *Recorder) describe(events []*bus.Event) string {
+	if len(events) == 0 {
+		if len(r.bus.HandlerTopicSubscriptions(r.key)) == 0 {
+			return fmt.Sprintf("; the matcher matches none of the registered topics %q", r.bus.Topics())
+		}
+		return "; none arrived"
+	}
 	var b strings.Builder
+	b.WriteString("; these arrived:")
 	for _, e := range events {
 		fmt.Fprintf(&b, "\n\t%s %s (tx %s): %v", e.Topic, e.ID, e.TxID, e.Data)
 	}

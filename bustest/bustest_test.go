@@ -95,16 +95,31 @@ func (f *fakeT) Fatalf(format string, args ...any) {
 }
 
 func TestWaitTimesOutListingWhatArrived(t *testing.T) {
-	b := newBus(t, "order.created")
-	ft := &fakeT{TB: t}
-	rec := bustest.Record(ft, b, "")
-	b.Emit(context.Background(), "order.created", "A-1")
-	if got := rec.Wait(2, 20*time.Millisecond); got != nil {
-		t.Errorf("Wait(2) with one event = %v; want nil", got)
+	tests := []struct {
+		name    string
+		matcher string
+		emit    bool
+		want    string
+	}{
+		{"some arrived", "", true, `bustest: 1 of 2 events matching "" after 20ms; these arrived:` + "\norder.created id (tx id): A-1"},
+		{"none arrived", "order", false, `bustest: 0 of 2 events matching "order" after 20ms; none arrived`},
+		{"no topic matches", "invoice", false, `bustest: 0 of 2 events matching "invoice" after 20ms; the matcher matches none of the registered topics ["order.created"]`},
 	}
-	want := "bustest: 1 of 2 events after 20ms:\norder.created id (tx id): A-1"
-	if ft.failure != want {
-		t.Errorf("failure = %q; want %q", ft.failure, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBus(t, "order.created")
+			ft := &fakeT{TB: t}
+			rec := bustest.Record(ft, b, tt.matcher)
+			if tt.emit {
+				b.Emit(context.Background(), "order.created", "A-1")
+			}
+			if got := rec.Wait(2, 20*time.Millisecond); got != nil {
+				t.Errorf("Wait(2) = %v; want nil", got)
+			}
+			if ft.failure != tt.want {
+				t.Errorf("failure = %q; want %q", ft.failure, tt.want)
+			}
+		})
 	}
 }
 
