@@ -38,16 +38,16 @@ func main() {
 		os.Exit(1)
 	}
 	if *view != "" {
-		if err := serveView(*view, *seed); err != nil {
+		if err := serveView(*view, *seed, *orders+1); err != nil {
 			fmt.Fprintln(os.Stderr, "demo:", err)
 			os.Exit(1)
 		}
 	}
 }
 
-// serveView serves the bus's live view at addr and emits an order a second
-// until the process is interrupted.
-func serveView(addr string, seed uint64) error {
+// serveView serves the bus's live view at addr and emits an order a second,
+// numbered from next on, until the process is interrupted.
+func serveView(addr string, seed uint64, next int) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -68,9 +68,10 @@ func serveView(addr string, seed uint64) error {
 		case <-ctx.Done():
 			return srv.Shutdown(context.Background())
 		case <-tick.C:
-			if _, err := emitOrders(1, rng); err != nil {
+			if _, err := emitOrders(next, 1, rng); err != nil {
 				return err
 			}
+			next++
 		}
 	}
 }
@@ -100,7 +101,7 @@ func run(w io.Writer, orders int, seed uint64, quiet bool) error {
 	}
 
 	start := time.Now()
-	emitted, err := emitOrders(orders, rand.New(rand.NewPCG(seed, seed)))
+	emitted, err := emitOrders(1, orders, rand.New(rand.NewPCG(seed, seed)))
 	if err != nil {
 		return err
 	}
@@ -115,11 +116,12 @@ func run(w io.Writer, orders int, seed uint64, quiet bool) error {
 
 var customers = []string{"ada", "grace", "linus", "rob", "ken"}
 
-// emitOrders creates n orders; each is then paid, cancelled or left open.
-// The follow-up event joins the transaction its order started.
-func emitOrders(n int, rng *rand.Rand) (int, error) {
+// emitOrders creates n orders, numbered from first on; each is then paid,
+// cancelled or left open. The follow-up event joins the transaction its
+// order started.
+func emitOrders(first, n int, rng *rand.Rand) (int, error) {
 	emitted := 0
-	for i := 1; i <= n; i++ {
+	for i := first; i < first+n; i++ {
 		o := events.Order{
 			ID:       fmt.Sprintf("A-%04d", i),
 			Customer: customers[rng.IntN(len(customers))],

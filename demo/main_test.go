@@ -2,10 +2,16 @@ package main
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gobus/bus/bustest"
+	"github.com/gobus/bus/demo/events"
 )
 
 func TestRunAccountsForEveryEvent(t *testing.T) {
@@ -33,5 +39,24 @@ func TestRunAccountsForEveryEvent(t *testing.T) {
 	}
 	if !regexp.MustCompile(`created\s+50 orders`).MatchString(text) {
 		t.Errorf("calculator does not report 50 created orders:\n%s", text)
+	}
+}
+
+// TestOrdersAreNumberedOn: the live view's orders continue the run's
+// numbering instead of repeating the first ID.
+func TestOrdersAreNumberedOn(t *testing.T) {
+	rec := bustest.Record(t, events.Bus, `^order\.created$`)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for first := 51; first <= 53; first++ {
+		if _, err := emitOrders(first, 1, rng); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	for _, e := range rec.Wait(3, time.Second) {
+		ids = append(ids, e.Data.(events.Order).ID)
+	}
+	if want := []string{"A-0051", "A-0052", "A-0053"}; !slices.Equal(ids, want) {
+		t.Errorf("order IDs %q; want %q", ids, want)
 	}
 }
