@@ -56,3 +56,28 @@ func ExampleTyped() {
 	// ledger: A-7 paid 1250 cents
 	// bus: handler "ledger" panicked: bus: wrong data type: handler takes bus_test.Payment, event 2 on payment.captured carries string
 }
+
+// User is the data of the user events in these examples.
+type User struct{ Name string }
+
+// An Async handler between Emit and slow work, with its join point and
+// its graceful stop.
+func ExampleNewAsync() {
+	ctx := context.Background()
+	b := must(bus.NewBus(sequence()))
+	b.RegisterTopics("user.signed_up")
+	sendMail := func(e *bus.Event) { fmt.Println("welcome mail to", e.Data.(User).Name) }
+	u := User{Name: "ada"}
+
+	mailer := bus.NewAsync("mailer", sendMail, &bus.AsyncOptions{Workers: 4, QueueSize: 256})
+	b.RegisterHandler("mailer", &bus.Handler{Matcher: `^user\.`, Handle: mailer.Handle})
+
+	b.Emit(ctx, "user.signed_up", u)
+	mailer.Wait(ctx)  // join point: every event queued so far is handled
+	mailer.Close(ctx) // stop intake, drain, stop the workers
+
+	fmt.Printf("%+v\n", mailer.Stats())
+	// Output:
+	// welcome mail to ada
+	// {Queued:1 Handled:1 Failed:0 Panicked:0 Dropped:0}
+}

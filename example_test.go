@@ -209,3 +209,36 @@ func ExampleNewGenerator() {
 	fmt.Println(len(first.ID), first.ID[12:], first.ID < second.ID)
 	// Output: 16 0007 true
 }
+
+// ledger stands for a store that can fail.
+type ledger struct{ full bool }
+
+func (l *ledger) Record(data any) error {
+	if l.full {
+		return fmt.Errorf("ledger full, %v not recorded", data)
+	}
+	return nil
+}
+
+// Handlers that can fail return an error: the other handlers still run,
+// and Emit returns the event with every handler's error.
+func ExampleHandler_handleErr() {
+	b := must(bus.NewBus(sequence()))
+	created := must(bus.NewTopic[Order](b, "order.created"))
+	ledger := &ledger{full: true}
+	mail := func(o Order) error { fmt.Println("mail about", o.ID); return nil }
+
+	b.RegisterHandler("ledger", &bus.Handler{Matcher: `^order\.`, HandleErr: func(e *bus.Event) error {
+		return ledger.Record(e.Data)
+	}})
+	created.HandleErr("mailer", func(e *bus.Event, o Order) error { return mail(o) })
+
+	_, err := created.Emit(context.Background(), Order{"A-1", 250})
+	var he *bus.HandlerError
+	fmt.Println(errors.As(err, &he), he.Key)
+	fmt.Println(err)
+	// Output:
+	// mail about A-1
+	// true ledger
+	// bus: handler "ledger" failed: ledger full, {A-1 250} not recorded
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gobus/bus"
 	"github.com/gobus/bus/busotel"
+	"github.com/gobus/bus/natsbus"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -53,4 +54,25 @@ func Example() {
 	// Output:
 	// process order.created 5
 	// send order.created 4
+}
+
+// newTracedBus is what a service adds to trace its bus, and the events it
+// exchanges with other nodes through natsbus.
+func newTracedBus(gen bus.IDGenerator, cfg *natsbus.Config) (*bus.Bus, error) {
+	obs, err := busotel.New() // the global tracer and meter providers
+	if err != nil {
+		return nil, err
+	}
+	b, err := bus.NewBus(gen, bus.WithObserver(obs))                          // spans and metrics for every Emit and handler
+	cfg.InjectHeader, cfg.ExtractHeader = obs.InjectHeader, obs.ExtractHeader // the trace, across nodes
+	return b, err
+}
+
+// A bus traced with the global providers, set up once at start-up.
+func ExampleNew() {
+	cfg := natsbus.Config{Node: "shop-1", Publish: `^order\.`}
+	b, err := newTracedBus(bus.Next(func() string { return "event-1" }), &cfg)
+	fmt.Println(b != nil, err, cfg.InjectHeader != nil && cfg.ExtractHeader != nil)
+	// Output:
+	// true <nil> true
 }
