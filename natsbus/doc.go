@@ -50,9 +50,11 @@
 // stream sequence and not handled again. The memory this takes follows
 // what can still be redelivered, not the rate of events over a time
 // window: 8 bytes per sequence, pruned every second to the consumer's
-// acknowledgement floor, so at most the messages above the floor and the
-// last second's (800 KB at 100,000 events/s, twice that with the slice's
-// room to grow). A message delivered [Config.MaxDeliver] times is
+// acknowledgement floor as its leader reported it a second before (a
+// leader counts an acknowledgement before its replicas have it, so a
+// floor is trusted only once the same leader still leads), so at most the
+// messages above the floor and the last two seconds' (1.6 MB at 100,000
+// events/s, twice that with the slice's room to grow). A message delivered [Config.MaxDeliver] times is
 // terminated and reported. If the consumer or the stream is deleted, the
 // bridge recreates its consumer, backing off and reporting each attempt.
 //

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // seenSeqs remembers the stream sequences of the messages this node has
@@ -16,10 +18,26 @@ import (
 // events over a time window. It holds sequence numbers only, 8 bytes each,
 // in ascending order: messages arrive in stream order, so adding is an
 // append and looking up a binary search.
+//
+// A floor is applied one prune after it was read, and only if the same
+// consumer leader reports then: the leader counts an acknowledgement in
+// its floor before its replicas have it, and a new leader elected in
+// between (the old one paused or killed) redelivers what they lacked. The
+// fault suite's seed 8 saw one such duplicate when the floor was applied
+// at once.
 type seenSeqs struct {
-	mu   sync.Mutex
-	seqs []uint64 // ascending
-	gen  uint64   // counts resets, so that a floor read before one is not applied after it
+	mu      sync.Mutex
+	seqs    []uint64 // ascending
+	gen     uint64   // counts resets, so that a floor read before one is not applied after it
+	pending floorReading
+}
+
+// floorReading is an acknowledgement floor as one consumer leader reported it.
+type floorReading struct {
+	floor  uint64
+	leader string // its name and when it was elected; "" without a cluster
+	gen    uint64
+	ok     bool
 }
 
 func (s *seenSeqs) has(seq uint64) bool {
@@ -68,7 +86,30 @@ func (s *seenSeqs) prune(r *receiver) {
 	if err != nil {
 		return // try again later
 	}
-	s.forget(gen, info.AckFloor.Stream)
+	s.observe(floorReading{floor: info.AckFloor.Stream, leader: leaderOf(info), gen: gen, ok: true})
+}
+
+// observe applies the previous reading if reading comes from the same
+// leader, and keeps reading for the next prune.
+func (s *seenSeqs) observe(reading floorReading) {
+	s.mu.Lock()
+	prev := s.pending
+	s.pending = reading
+	s.mu.Unlock()
+	if prev.ok && prev.leader == reading.leader {
+		s.forget(prev.gen, prev.floor)
+	}
+}
+
+// leaderOf names the consumer's leader and the time of its election.
+func leaderOf(info *jetstream.ConsumerInfo) string {
+	if info.Cluster == nil {
+		return ""
+	}
+	if since := info.Cluster.LeaderSince; since != nil {
+		return info.Cluster.Leader + "@" + since.Format(time.RFC3339Nano)
+	}
+	return info.Cluster.Leader
 }
 
 // forget drops the sequences at or below floor, unless the set was reset

@@ -56,3 +56,36 @@ func TestSeenSeqs(t *testing.T) {
 		t.Errorf("after a stale forget: seqs = %v; want %v", s.seqs, want)
 	}
 }
+
+// TestSeenSeqsFloorWaitsForItsLeader: a floor is applied a prune later,
+// and only if the leader that reported it still leads; a floor a leader
+// reported before it was replaced may count acknowledgements the new
+// leader never got.
+func TestSeenSeqsFloorWaitsForItsLeader(t *testing.T) {
+	tests := []struct {
+		name     string
+		readings []floorReading
+		want     []uint64
+	}{
+		{"one reading", []floorReading{{floor: 5, leader: "s0@1", ok: true}}, []uint64{1, 3, 5, 7, 9}},
+		{"same leader", []floorReading{{floor: 5, leader: "s0@1", ok: true}, {floor: 7, leader: "s0@1", ok: true}}, []uint64{7, 9}},
+		{"new leader", []floorReading{{floor: 5, leader: "s0@1", ok: true}, {floor: 3, leader: "s1@2", ok: true}}, []uint64{1, 3, 5, 7, 9}},
+		{"re-elected", []floorReading{{floor: 5, leader: "s0@1", ok: true}, {floor: 5, leader: "s0@3", ok: true}}, []uint64{1, 3, 5, 7, 9}},
+		{"new leader, then stable", []floorReading{{floor: 5, leader: "s0@1", ok: true}, {floor: 3, leader: "s1@2", ok: true}, {floor: 5, leader: "s1@2", ok: true}}, []uint64{5, 7, 9}},
+		{"no cluster", []floorReading{{floor: 5, ok: true}, {floor: 9, ok: true}}, []uint64{7, 9}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s seenSeqs
+			for _, seq := range []uint64{1, 3, 5, 7, 9} {
+				s.add(seq)
+			}
+			for _, r := range tt.readings {
+				s.observe(r)
+			}
+			if !slices.Equal(s.seqs, tt.want) {
+				t.Errorf("seqs = %v; want %v", s.seqs, tt.want)
+			}
+		})
+	}
+}
