@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -48,16 +50,39 @@ type verdict struct {
 	Figures                      []string
 	Violations                   []string
 	MaxEmit, MaxFlush, MaxClose  time.Duration
+
+	kinds map[string]int // violations by kind
 }
 
 func (v *verdict) figure(format string, args ...any) {
 	v.Figures = append(v.Figures, fmt.Sprintf(format, args...))
 }
 
+// violate records a broken promise. The word before the first colon is
+// its kind; the first ten of each kind are kept, the rest counted, so
+// that many of one kind do not hide another.
 func (v *verdict) violate(format string, args ...any) {
-	if len(v.Violations) < 50 {
-		v.Violations = append(v.Violations, fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	kind, _, _ := strings.Cut(msg, ":")
+	if v.kinds == nil {
+		v.kinds = map[string]int{}
 	}
+	v.kinds[kind]++
+	if v.kinds[kind] <= 10 {
+		v.Violations = append(v.Violations, msg)
+	}
+}
+
+// violations returns the kept violations and, for each kind with more,
+// how many were left out.
+func (v *verdict) violations() []string {
+	out := slices.Clone(v.Violations)
+	for _, kind := range slices.Sorted(maps.Keys(v.kinds)) {
+		if n := v.kinds[kind]; n > 10 {
+			out = append(out, fmt.Sprintf("%s: … and %d more", kind, n-10))
+		}
+	}
+	return out
 }
 
 // eventIDInError finds the event an error message is about.

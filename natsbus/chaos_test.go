@@ -306,10 +306,30 @@ func runChaos(t *testing.T, seed uint64, duration time.Duration) bool {
 	for _, f := range v.Figures {
 		t.Log(f)
 	}
-	for _, msg := range v.Violations {
+	for _, msg := range v.violations() {
 		t.Error(msg)
 	}
+	if len(v.Violations) > 0 {
+		c.keep(seed)
+	}
 	return len(v.Violations) == 0
+}
+
+// keep copies the run's histories and the processes' standard error out of
+// the test's TempDir, which is removed when the test ends, and says where.
+func (c *chaosCluster) keep(seed uint64) {
+	dir, err := os.MkdirTemp("", fmt.Sprintf("natsbus-chaos-seed%d-", seed))
+	if err != nil {
+		c.t.Logf("keeping the histories: %v", err)
+		return
+	}
+	files, _ := filepath.Glob(filepath.Join(c.dir, "*.*"))
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil {
+			os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644)
+		}
+	}
+	c.t.Logf("histories and standard error of every process kept in %s", dir)
 }
 
 // awaitDrained waits until each durable consumer has nothing pending and
