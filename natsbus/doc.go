@@ -16,7 +16,13 @@
 // event, retrying transient failures (a reconnect, a cluster electing a new
 // leader) until [Config.PublishTimeout]; permanent ones (a missing stream,
 // a message over the server's max payload, which Emit names with both
-// sizes) fail at once. With [Config.MaxInFlight] set, Emit publishes and
+// sizes) fail at once. A publish the stream has not confirmed by then fails
+// with [ErrTimeout]: Emit returns within PublishTimeout, give or take the
+// scheduler, and wraps the caller's context error only when that context
+// ended first. The default of 30 seconds rides out a cluster's elections
+// and restarts; a caller that answers a request, such as an HTTP handler,
+// should set PublishTimeout below the request's own deadline. With
+// [Config.MaxInFlight] set, Emit publishes and
 // returns without waiting: the stream's confirmations are awaited in the
 // background, a publish not confirmed within 2 seconds (or under way when
 // the connection was lost) is published again, failures go to
@@ -41,7 +47,12 @@
 //
 // The consumer pulls messages in batches and handles them one at a time;
 // each is acknowledged, without waiting for a round trip, after the local
-// handlers returned. While a handler runs, and while fetched messages wait
+// handlers returned. A handler that fails (returns an error or panics) does
+// not change that: the event counts as handled, is acknowledged, and the
+// error goes to [Config.OnError]; it is not redelivered, so that one
+// failing handler does not run the others again. A handler that wants a
+// retry retries itself (wrapping its func, or behind a [bus.Async] queue),
+// or records the event for later. While a handler runs, and while fetched messages wait
 // their turn, the bridge tells the server they are in progress, so that
 // slow handlers do not cause redeliveries. The buffer shrinks when
 // handlers are slow. Close hands back what was fetched but not handled, so

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -412,5 +413,38 @@ func TestEmitGivesUpWithErrTimeout(t *testing.T) {
 				t.Errorf("Emit = %v; want an error wrapping %v and not %v", err, tt.want, tt.notWant)
 			}
 		})
+	}
+}
+
+// TestFailingHandlerIsAcknowledgedAndReported: a received event whose
+// handler fails counts as handled: it reaches the other handlers once, is
+// acknowledged rather than redelivered, and the failure goes to OnError.
+func TestFailingHandlerIsAcknowledgedAndReported(t *testing.T) {
+	s := startServer(t, t.TempDir(), -1)
+	a := newNode(t, s.ClientURL(), "a", `^order\.`, "")
+	failing := errors.New("mail server down")
+	var calls atomic.Int64
+	b := startNode(t, s.ClientURL(), "b", "", `^order\.`, func(bb *bus.Bus) {
+		bb.RegisterHandler("mailer", &bus.Handler{Matcher: `^order\.`, HandleErr: func(*bus.Event) error { return failing }})
+		bb.RegisterHandler("panicker", &bus.Handler{Matcher: `^order\.`, Handle: func(*bus.Event) { panic("boom") }})
+		bb.RegisterHandler("ledger", &bus.Handler{Matcher: `^order\.`, Handle: func(*bus.Event) { calls.Add(1) }})
+	}, nil)
+
+	if _, err := a.bus.Emit(context.Background(), "order.created", Order{ID: "A-1"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the event acknowledged", func() bool {
+		info := consumerInfo(t, a.nc, "b")
+		return info.Delivered.Stream == 1 && info.NumAckPending == 0 && info.NumPending == 0
+	})
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the other handler ran %d times; want once", n)
+	}
+	if st := b.bridge.Stats(); st.Received != 1 || st.Duplicates != 0 {
+		t.Errorf("Stats() = %+v; want 1 received, no duplicates", st)
+	}
+	errs := b.errors()
+	if len(errs) != 1 || !errors.Is(errs[0], failing) || !strings.Contains(errs[0].Error(), `"panicker" panicked: boom`) {
+		t.Errorf("OnError got %v; want one report naming both failures", errs)
 	}
 }
