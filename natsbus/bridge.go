@@ -114,8 +114,9 @@ type Config struct {
 	// MaxDeliver bounds how often a message is delivered to the consumer.
 	// Redeliveries back off: AckWait, then twice and four times as long. A
 	// message delivered MaxDeliver times without being acknowledged is
-	// terminated on its last delivery, counted as Rejected and reported.
-	// Default 5.
+	// handled on that last delivery, as any other, and reported; JetStream
+	// delivers it no more, so a message that crashes the process is not
+	// retried forever. Default 5.
 	MaxDeliver int
 	// MaxBatch bounds how many messages the client buffers ahead of the
 	// handlers; the consumer lets four times as many be unacknowledged.

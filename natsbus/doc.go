@@ -65,8 +65,9 @@
 // leader counts an acknowledgement before its replicas have it, so a
 // floor is trusted only once the same leader still leads), so at most the
 // messages above the floor and the last two seconds' (1.6 MB at 100,000
-// events/s, twice that with the slice's room to grow). A message delivered [Config.MaxDeliver] times is
-// terminated and reported. If the consumer or the stream is deleted, the
+// events/s, twice that with the slice's room to grow). A message delivered
+// [Config.MaxDeliver] times is handled on that last delivery and reported;
+// JetStream delivers it no more. If the consumer or the stream is deleted, the
 // bridge recreates its consumer, backing off and reporting each attempt.
 //
 // Without a [Config.Group], each node has a durable consumer of its own and
