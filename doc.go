@@ -18,6 +18,13 @@
 // path. Registration methods return errors where that package ignored bad
 // input.
 //
+// Handler keys are the bus's, not a topic's: a key subscribed through one
+// Topic's Handle is refused by another's, so that it cannot move silently;
+// [Bus.RegisterHandler] replaces a key's handler, as in v1. A topic is made
+// with one data type: [NewTopic] with another type for the same name fails,
+// and [Bus.DataType] tells integrations such as natsbus the type, so that
+// data decoded in another process arrives as a T.
+//
 // # Names and matchers
 //
 // A topic name is any valid UTF-8 string without control characters,
