@@ -9,7 +9,8 @@
 // The page is read-only, and its memory is bounded: the counts grow with
 // the topics and handler keys seen, the event list holds at most the
 // number given to New. It shows event data, formatted with %v and cut to
-// 200 bytes when the event is observed, so mount it where only operators
+// at most 200 bytes, ellipsis included, at a character boundary, when the
+// event is observed, so mount it where only operators
 // reach it, as with net/http/pprof.
 package busview
 
@@ -19,13 +20,15 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gobus/bus"
 )
 
-// maxData is how much of an event's formatted data the view keeps.
+// maxData is how many bytes of an event's formatted data the view keeps.
 const maxData = 200
 
 // View is a [bus.Observer] that keeps what its page shows. Create it with
@@ -45,7 +48,7 @@ type View struct {
 type Event struct {
 	ID, TxID, Topic, Source string
 	OccurredAt              time.Time
-	Data                    string // formatted with %v, at most 200 bytes
+	Data                    string // formatted with %v, at most 200 bytes of valid UTF-8, ellipsis included
 	Error                   string `json:",omitempty"` // what Emit returned
 }
 
@@ -80,13 +83,27 @@ func (v *View) HandlerDone(_ *bus.Event, key string, _ time.Time, took time.Dura
 	}
 }
 
+// cut returns s if it has at most max bytes; otherwise as much of it as
+// fits in max bytes with an ellipsis, cut at a character boundary so that
+// the result stays valid UTF-8. Invalid bytes in s become U+FFFD first.
+func cut(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= max {
+		return s
+	}
+	const ellipsis = "…"
+	end := max - len(ellipsis)
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + ellipsis
+}
+
 // EmitDone counts the event and keeps it among the last. It implements
 // [bus.Observer].
 func (v *View) EmitDone(e *bus.Event, err error) {
 	ev := Event{ID: e.ID, TxID: e.TxID, Topic: e.Topic, Source: e.Source, OccurredAt: time.Unix(0, e.OccurredAt), Data: fmt.Sprint(e.Data)}
-	if len(ev.Data) > maxData {
-		ev.Data = ev.Data[:maxData] + "…"
-	}
+	ev.Data = cut(ev.Data, maxData)
 	if err != nil {
 		ev.Error = err.Error()
 	}
