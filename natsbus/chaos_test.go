@@ -8,8 +8,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,6 +86,7 @@ type chaosCluster struct {
 	routes  routeMesh
 	nodes   map[string]*proc
 	admin   jetstream.JetStream // on a connection of its own, around the proxies
+	probe   *probe              // when the stream answered
 }
 
 // freePorts returns n ports on which nothing listens now. They lie below
@@ -130,6 +133,7 @@ func startChaosCluster(t *testing.T, pipelined bool) *chaosCluster {
 	}
 	t.Cleanup(nc.Close)
 	c.admin, _ = jetstream.New(nc)
+	c.probe = startProbe(t, direct)
 	// The stream, once the cluster has elected its meta leader.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -292,7 +296,7 @@ func runChaos(t *testing.T, seed uint64, duration time.Duration) bool {
 
 	h := runHistory{
 		Groups: map[string][]string{"g": {"g1", "g2"}}, Nodes: map[string][]record{},
-		Faults: faults, PublishTimeout: chaosPublishTimeout, AckWait: chaosAckWait, MaxUnacked: 4 * 64,
+		Faults: faults, Unanswered: c.probe.unanswered(), PublishTimeout: chaosPublishTimeout, AckWait: chaosAckWait, MaxUnacked: 4 * 64,
 		Killed: func(node string, inc int) bool { return c.nodes[node].wasKilled(inc) },
 	}
 	var err error
@@ -344,6 +348,80 @@ func (c *chaosCluster) keep(seed uint64) {
 	c.t.Logf("histories and standard error of every process kept in %s", dir)
 }
 
+// probe asks every server for the stream's info four times a second, each
+// on a connection of its own around the proxies, and records when none
+// answered: the stream had no leader any client could reach.
+type probe struct {
+	mu   sync.Mutex
+	down []span // when no server answered; the last may be open
+}
+
+func startProbe(t *testing.T, urls []string) *probe {
+	p := &probe{}
+	var jss []jetstream.JetStream
+	for _, u := range urls {
+		nc, err := nats.Connect(u, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond), nats.RetryOnFailedConnect(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, _ := jetstream.New(nc)
+		jss = append(jss, js)
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	t.Cleanup(func() { close(stop); <-done })
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			answered := make(chan bool, len(jss))
+			for _, js := range jss {
+				go func() {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+					defer cancel()
+					st, err := js.Stream(ctx, "BUS")
+					answered <- err == nil && st.CachedInfo().Cluster != nil && st.CachedInfo().Cluster.Leader != ""
+				}()
+			}
+			ok := false
+			for range jss {
+				ok = <-answered || ok
+			}
+			p.record(time.Now(), ok)
+		}
+	}()
+	return p
+}
+
+func (p *probe) record(now time.Time, answered bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	open := len(p.down) > 0 && p.down[len(p.down)-1].Heal.IsZero()
+	switch {
+	case !answered && !open:
+		p.down = append(p.down, span{Kind: "unanswered", Start: now})
+	case answered && open:
+		p.down[len(p.down)-1].Heal = now
+	}
+}
+
+// unanswered returns the spans in which no server answered for the stream.
+func (p *probe) unanswered() []span {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := slices.Clone(p.down)
+	if n := len(out); n > 0 && out[n-1].Heal.IsZero() {
+		out[n-1].Heal = time.Now()
+	}
+	return out
+}
+
 // awaitWhole waits until the stream and every consumer have a leader and
 // all their replicas are current, and says how long that took.
 func (c *chaosCluster) awaitWhole(timeout time.Duration) (time.Duration, bool) {
@@ -382,21 +460,28 @@ func (c *chaosCluster) awaitWhole(timeout time.Duration) (time.Duration, bool) {
 	}
 }
 
-// awaitDrained waits until each durable consumer has nothing pending and
-// nothing awaiting acknowledgement, and reports whether that happened
-// within chaosCatchUp.
+// awaitDrained waits until each durable consumer has acknowledged the
+// stream's last message and awaits nothing, and reports whether that
+// happened within chaosCatchUp. It asks only a whole cluster: a server
+// that was cut off may still believe it leads a consumer, and answer with
+// what it knew then.
 func (c *chaosCluster) awaitDrained(consumers ...string) bool {
 	deadline := time.Now().Add(chaosCatchUp)
 	for _, name := range consumers {
 		for {
+			_, whole := c.awaitWhole(time.Until(deadline))
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			cons, err := c.admin.Consumer(ctx, "BUS", name)
+			st, err := c.admin.Stream(ctx, "BUS")
 			var info *jetstream.ConsumerInfo
 			if err == nil {
-				info, err = cons.Info(ctx)
+				var cons jetstream.Consumer
+				if cons, err = st.Consumer(ctx, name); err == nil {
+					info, err = cons.Info(ctx)
+				}
 			}
 			cancel()
-			if err == nil && info.NumPending == 0 && info.NumAckPending == 0 {
+			if whole && err == nil && info.NumPending == 0 && info.NumAckPending == 0 &&
+				info.AckFloor.Stream >= st.CachedInfo().State.LastSeq {
 				break
 			}
 			if time.Now().After(deadline) {
