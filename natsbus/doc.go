@@ -63,7 +63,8 @@
 // window: 8 bytes per sequence, pruned every second to the consumer's
 // acknowledgement floor as its leader reported it a second before (a
 // leader counts an acknowledgement before its replicas have it, so a
-// floor is trusted only once the same leader still leads), so at most the
+// floor is trusted only once the same leader, in touch with every
+// replica, still leads), so at most the
 // messages above the floor and the last two seconds' (1.6 MB at 100,000
 // events/s, twice that with the slice's room to grow). A message delivered
 // [Config.MaxDeliver] times is handled on that last delivery and reported;

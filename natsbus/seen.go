@@ -20,11 +20,11 @@ import (
 // append and looking up a binary search.
 //
 // A floor is applied one prune after it was read, and only if the same
-// consumer leader reports then: the leader counts an acknowledgement in
-// its floor before its replicas have it, and a new leader elected in
-// between (the old one paused or killed) redelivers what they lacked. The
-// fault suite's seed 8 saw one such duplicate when the floor was applied
-// at once.
+// consumer leader reports then, both times in touch with every replica:
+// the leader counts an acknowledgement in its floor before its replicas
+// have it, and a new leader elected in between (the old one paused,
+// killed or cut off) redelivers what they lacked. The fault suite's seeds
+// 8 and 2 each saw one such duplicate while floors were trusted sooner.
 type seenSeqs struct {
 	mu      sync.Mutex
 	seqs    []uint64 // ascending
@@ -86,17 +86,39 @@ func (s *seenSeqs) prune(r *receiver) {
 	if err != nil {
 		return // try again later
 	}
-	s.observe(floorReading{floor: info.AckFloor.Stream, leader: leaderOf(info), gen: gen, ok: true})
+	s.observe(floorReading{floor: info.AckFloor.Stream, leader: leaderOf(info), gen: gen, ok: leads(info.Cluster)})
 }
 
-// observe applies the previous reading if reading comes from the same
-// leader, and keeps reading for the next prune.
+// leads reports whether a consumer's cluster information comes from a
+// leader in touch with every replica, all of them current: a leader that
+// was paused, or cut off from the others, still answers as the leader
+// until it learns better, with a floor its successor may not have (the
+// fault suite's seed 2 saw a duplicate that way). Without a cluster there
+// is no other copy of the state to lag behind.
+func leads(ci *jetstream.ClusterInfo) bool {
+	if ci == nil {
+		return true
+	}
+	if ci.Leader == "" {
+		return false
+	}
+	for _, r := range ci.Replicas {
+		if !r.Current || r.Offline || r.Active > 2*time.Second {
+			return false
+		}
+	}
+	return true
+}
+
+// observe applies the previous reading if it and reading are both
+// trusted and come from the same leader, and keeps reading for the next
+// prune.
 func (s *seenSeqs) observe(reading floorReading) {
 	s.mu.Lock()
 	prev := s.pending
 	s.pending = reading
 	s.mu.Unlock()
-	if prev.ok && prev.leader == reading.leader {
+	if prev.ok && reading.ok && prev.leader == reading.leader {
 		s.forget(prev.gen, prev.floor)
 	}
 }

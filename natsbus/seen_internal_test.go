@@ -3,6 +3,9 @@ package natsbus
 import (
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // TestSeenSeqs follows the seen set through deliveries in stream order, a
@@ -87,5 +90,37 @@ func TestSeenSeqsFloorWaitsForItsLeader(t *testing.T) {
 				t.Errorf("seqs = %v; want %v", s.seqs, tt.want)
 			}
 		})
+	}
+}
+
+func TestLeads(t *testing.T) {
+	peer := func(current, offline bool, active time.Duration) *jetstream.PeerInfo {
+		return &jetstream.PeerInfo{Name: "s1", Current: current, Offline: offline, Active: active}
+	}
+	tests := []struct {
+		name string
+		ci   *jetstream.ClusterInfo
+		want bool
+	}{
+		{"no cluster", nil, true},
+		{"no leader", &jetstream.ClusterInfo{}, false},
+		{"replicas current", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(true, false, 100 * time.Millisecond), peer(true, false, time.Second)}}, true},
+		{"a replica behind", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(true, false, 0), peer(false, false, 0)}}, false},
+		{"a replica offline", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(true, true, 0)}}, false},
+		{"not heard from lately", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(true, false, 9 * time.Second)}}, false},
+	}
+	for _, tt := range tests {
+		if got := leads(tt.ci); got != tt.want {
+			t.Errorf("%s: leads = %v; want %v", tt.name, got, tt.want)
+		}
+	}
+	// An untrusted reading between two of one leader breaks the pair.
+	var s seenSeqs
+	s.add(3)
+	s.observe(floorReading{floor: 5, leader: "s0@1", ok: true})
+	s.observe(floorReading{floor: 5, leader: "s0@1", ok: false})
+	s.observe(floorReading{floor: 5, leader: "s0@1", ok: true})
+	if !s.has(3) {
+		t.Errorf("a floor read across an untrusted reading was applied")
 	}
 }
