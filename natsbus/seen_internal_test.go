@@ -104,10 +104,10 @@ func TestLeads(t *testing.T) {
 	}{
 		{"no cluster", nil, true},
 		{"no leader", &jetstream.ClusterInfo{}, false},
-		{"replicas current", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(true, false, 100 * time.Millisecond), peer(true, false, time.Second)}}, true},
+		{"replicas current", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(true, false, 100*time.Millisecond), peer(true, false, time.Second)}}, true},
 		{"a replica behind", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(true, false, 0), peer(false, false, 0)}}, false},
 		{"a replica offline", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(true, true, 0)}}, false},
-		{"not heard from lately", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(true, false, 9 * time.Second)}}, false},
+		{"not heard from lately", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(true, false, 9*time.Second)}}, false},
 	}
 	for _, tt := range tests {
 		if got := leads(tt.ci); got != tt.want {
