@@ -97,8 +97,10 @@
 // connected, but can neither store their messages nor deliver the
 // stream's. When JetStream has not answered on the connection for 3
 // seconds (timeouts, no responders, missed heartbeats, JetStream
-// unavailable, a publish stuck "in process"), and nothing answered in
-// between, the bridge moves the connection to another of the servers it
+// unavailable, a publish stuck "in process", or a consumer whose leader,
+// on that server, has heard from none of its replicas for 2 seconds, as it
+// goes on answering with heartbeats and no messages until it learns
+// better), and nothing answered in between, the bridge moves the connection to another of the servers it
 // knows, with [nats.Conn.ForceReconnect], reports the move to
 // [Config.OnError], and does not move again for 3 seconds. A node on the
 // minority side of a partition thus reaches the majority in about 4 to 7

@@ -73,6 +73,26 @@ func (f *failover) failed(err error) {
 	f.report(fmt.Errorf("natsbus: server %s has not answered for JetStream for %v (last: %w): reconnecting to another server", server, time.Duration(now-since).Round(time.Millisecond), err))
 }
 
+// errIsolated is the failure of a consumer's leader that has heard from
+// none of its replicas lately: for failover, JetStream did not answer.
+var errIsolated = errors.New("the leader has heard from none of its replicas for 2s")
+
+// isolated reports whether ci is a replicated group's leader that has
+// heard from none of its replicas within 2 seconds, twice raft's
+// heartbeat: it is on the minority side of a partition, or paused until
+// just now. One replica down leaves the leader in touch with the other.
+func isolated(ci *jetstream.ClusterInfo) bool {
+	if ci == nil || ci.Leader == "" || len(ci.Replicas) == 0 {
+		return false
+	}
+	for _, r := range ci.Replicas {
+		if !r.Offline && r.Active <= 2*time.Second {
+			return false
+		}
+	}
+	return true
+}
+
 // unanswered reports whether err says that JetStream did not answer: a
 // timeout, no responders, missed heartbeats, a server reporting JetStream
 // unavailable, or a publish still in process. Those are what a server
@@ -84,7 +104,7 @@ func unanswered(err error) bool {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout),
 		errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders),
-		errors.Is(err, jetstream.ErrNoHeartbeat):
+		errors.Is(err, jetstream.ErrNoHeartbeat), errors.Is(err, errIsolated):
 		return true
 	case errors.As(err, &apiErr):
 		return apiErr.Code == 503 || apiErr.ErrorCode == errCodeInProcess

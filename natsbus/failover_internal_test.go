@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -23,6 +24,7 @@ func TestUnanswered(t *testing.T) {
 		{"no stream response", jetstream.ErrNoStreamResponse, true},
 		{"no responders", nats.ErrNoResponders, true},
 		{"no heartbeat", jetstream.ErrNoHeartbeat, true},
+		{"leader isolated", fmt.Errorf("consumer b: leader s0: %w", errIsolated), true},
 		{"temporarily unavailable", &jetstream.APIError{Code: 503, ErrorCode: 10008}, true},
 		{"in process", &jetstream.APIError{Code: 409, ErrorCode: errCodeInProcess}, true},
 		{"stream not found", jetstream.ErrStreamNotFound, false},
@@ -35,5 +37,27 @@ func TestUnanswered(t *testing.T) {
 				t.Errorf("unanswered(%v) = %v; want %v", tt.err, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestIsolated(t *testing.T) {
+	peer := func(offline bool, active time.Duration) *jetstream.PeerInfo {
+		return &jetstream.PeerInfo{Name: "s1", Offline: offline, Active: active}
+	}
+	tests := []struct {
+		name string
+		ci   *jetstream.ClusterInfo
+		want bool
+	}{
+		{"no cluster", nil, false},
+		{"no replicas", &jetstream.ClusterInfo{Leader: "s0"}, false},
+		{"in touch", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(false, time.Second), peer(false, 500 * time.Millisecond)}}, false},
+		{"one replica down", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(true, 0), peer(false, time.Second)}}, false},
+		{"cut off", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(false, 3 * time.Second), peer(true, 0)}}, true},
+	}
+	for _, tt := range tests {
+		if got := isolated(tt.ci); got != tt.want {
+			t.Errorf("%s: isolated = %v; want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -55,11 +55,30 @@ func (br *Bridge) startReceiver(ctx context.Context, stream jetstream.Stream) (*
 		return nil, err
 	}
 	go r.every(br.cfg.AckWait/3, r.signalProgress)
-	// Pruning waits for the server, and neither handling nor progress
+	// Watching waits for the server, and neither handling nor progress
 	// signals should: it has a goroutine of its own.
-	go r.every(pruneInterval, func() { r.seen.prune(r) })
+	go r.every(pruneInterval, r.watch)
 	go r.loop(iter)
 	return r, nil
+}
+
+// watch asks for the consumer's state: the dedup prunes with its floor,
+// and a leader that has heard from none of its replicas lately is cut off
+// from its cluster, as is then this node's server, which forwards its
+// requests to that leader alone. Its pull requests get heartbeats and no
+// messages, so nothing else tells the node to move to the majority.
+func (r *receiver) watch() {
+	_, gen := r.seen.generation()
+	ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
+	defer cancel()
+	info, err := r.consumerNow().Info(ctx)
+	if err != nil {
+		return // try again later
+	}
+	if isolated(info.Cluster) {
+		r.br.failover.failed(fmt.Errorf("consumer %s: leader %s: %w", r.name, info.Cluster.Leader, errIsolated))
+	}
+	r.seen.prune(gen, info)
 }
 
 // consumer looks up the durable consumer, or creates it with the node's

@@ -1,7 +1,6 @@
 package natsbus
 
 import (
-	"context"
 	"slices"
 	"sync"
 	"time"
@@ -67,25 +66,17 @@ func (s *seenSeqs) generation() (n int, gen uint64) {
 	return len(s.seqs), s.gen
 }
 
-// pruneInterval is how often the set asks the server for the floor.
+// pruneInterval is how often the receiver asks the server for the
+// consumer's state, and so for the floor.
 const pruneInterval = time.Second
 
-// prune forgets the sequences at or below the consumer's acknowledgement
-// floor. It asks the server, so it runs beside the handling, never in
-// its way. The receiver installs a new consumer before it resets the set,
-// so a floor read after the generation belongs to the set's consumer or a
-// newer one, and forget drops a floor whose generation has passed.
-func (s *seenSeqs) prune(r *receiver) {
-	n, gen := s.generation()
-	if n == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
-	defer cancel()
-	info, err := r.consumerNow().Info(ctx)
-	if err != nil {
-		return // try again later
-	}
+// prune forgets the sequences at or below the floor of info, the
+// consumer's state as its leader reported it; gen is the set's generation
+// from before info was asked for. The receiver installs a new consumer
+// before it resets the set, so a floor read after the generation belongs
+// to the set's consumer or a newer one, and forget drops a floor whose
+// generation has passed.
+func (s *seenSeqs) prune(gen uint64, info *jetstream.ConsumerInfo) {
 	s.observe(floorReading{floor: info.AckFloor.Stream, leader: leaderOf(info), gen: gen, ok: leads(info.Cluster)})
 }
 
