@@ -51,9 +51,9 @@ func TestIsolated(t *testing.T) {
 	}{
 		{"no cluster", nil, false},
 		{"no replicas", &jetstream.ClusterInfo{Leader: "s0"}, false},
-		{"in touch", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(false, time.Second), peer(false, 500 * time.Millisecond)}}, false},
+		{"in touch", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(false, time.Second), peer(false, 500*time.Millisecond)}}, false},
 		{"one replica down", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(true, 0), peer(false, time.Second)}}, false},
-		{"cut off", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(false, 3 * time.Second), peer(true, 0)}}, true},
+		{"cut off", &jetstream.ClusterInfo{Leader: "s0", Replicas: []*jetstream.PeerInfo{peer(false, 3*time.Second), peer(true, 0)}}, true},
 	}
 	for _, tt := range tests {
 		if got := isolated(tt.ci); got != tt.want {
