@@ -157,7 +157,7 @@ type Stats struct {
 	Received   uint64 // events of other nodes emitted on the local bus
 	Own        uint64 // this node's own events read back, not handled again
 	Duplicates uint64 // redelivered messages not handled again
-	Rejected   uint64 // messages that could not be emitted: bad message, unknown topic, delivered too often
+	Rejected   uint64 // messages that could not be emitted: bad message, unknown topic
 }
 
 // Bridge carries events between a local bus and a JetStream stream. Create

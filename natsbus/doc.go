@@ -115,7 +115,7 @@
 //
 // Nothing fails silently: what goes wrong outside an Emit call — a message
 // that is not an event, a topic not registered on this bus, a message
-// delivered too often, a pipelined publish that failed, a handler that
+// handled on its last delivery, a pipelined publish that failed, a handler that
 // failed on a received event, a lost consumer — is passed to
 // [Config.OnError], and counted in [Bridge.Stats].
 //
