@@ -6,12 +6,13 @@
 //	b, err := bus.NewBus(gen, bus.WithObserver(view))
 //	http.Handle("/debug/bus", view.Handler(b))          // HTML; ?format=json for JSON
 //
-// The page is read-only, and its memory is bounded: the counts grow with
-// the topics and handler keys seen, the event list holds at most the
-// number given to New. It shows event data, formatted with %v and cut to
-// at most 200 bytes, ellipsis included, at a character boundary, when the
-// event is observed, so mount it where only operators
-// reach it, as with net/http/pprof.
+// The page is read-only and reloads itself every 5 seconds (?refresh=0
+// turns that off). Its memory is bounded: the counts grow with the topics
+// and handler keys seen, the event list holds at most the number given to
+// New, newest first in the order the events were emitted. It shows event
+// data, formatted with %v and cut to at most 200 bytes, ellipsis included,
+// at a character boundary, when the event is emitted, so mount it where
+// only operators reach it, as with net/http/pprof.
 package busview
 
 import (
@@ -20,6 +21,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,7 +35,7 @@ const maxData = 200
 
 // View is a [bus.Observer] that keeps what its page shows. Create it with
 // [New]. It is safe for concurrent use. Observing takes a mutex once per
-// handler call and once per Emit, and formats the event's data once per
+// handler call and twice per Emit, and formats the event's data once per
 // Emit.
 type View struct {
 	mu       sync.Mutex
@@ -55,7 +57,7 @@ type Event struct {
 // HandlerStats counts the calls of one handler key.
 type HandlerStats struct {
 	Calls, Failures uint64
-	Total           time.Duration // time spent in the calls
+	Total           time.Duration `json:"TotalNanoseconds"` // time spent in the calls
 }
 
 // New returns a View that keeps the last n events (at least 1).
@@ -63,9 +65,19 @@ func New(n int) *View {
 	return &View{topics: map[string]uint64{}, handlers: map[string]*HandlerStats{}, last: make([]Event, max(n, 1))}
 }
 
-// EmitStart implements [bus.Observer]; the view has nothing to add to the
+// EmitStart keeps the event among the last, in the order of emission: an
+// event a handler emits comes after its cause, though its Emit finishes
+// first. It implements [bus.Observer]; the view adds nothing to the
 // context.
-func (v *View) EmitStart(ctx context.Context, _ *bus.Event) context.Context { return ctx }
+func (v *View) EmitStart(ctx context.Context, e *bus.Event) context.Context {
+	ev := Event{ID: e.ID, TxID: e.TxID, Topic: e.Topic, Source: e.Source, OccurredAt: time.Unix(0, e.OccurredAt), Data: cut(fmt.Sprint(e.Data), maxData)}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.last[v.next] = ev
+	v.next = (v.next + 1) % len(v.last)
+	v.size = min(v.size+1, len(v.last))
+	return ctx
+}
 
 // HandlerDone counts a handler call. It implements [bus.Observer].
 func (v *View) HandlerDone(_ *bus.Event, key string, _ time.Time, took time.Duration, err error) {
@@ -99,27 +111,30 @@ func cut(s string, max int) string {
 	return s[:end] + ellipsis
 }
 
-// EmitDone counts the event and keeps it among the last. It implements
-// [bus.Observer].
+// EmitDone counts the event and records what its Emit returned. It
+// implements [bus.Observer].
 func (v *View) EmitDone(e *bus.Event, err error) {
-	ev := Event{ID: e.ID, TxID: e.TxID, Topic: e.Topic, Source: e.Source, OccurredAt: time.Unix(0, e.OccurredAt), Data: fmt.Sprint(e.Data)}
-	ev.Data = cut(ev.Data, maxData)
-	if err != nil {
-		ev.Error = err.Error()
-	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.topics[e.Topic]++
-	v.last[v.next] = ev
-	v.next = (v.next + 1) % len(v.last)
-	v.size = min(v.size+1, len(v.last))
+	if err == nil {
+		return
+	}
+	// Its place, newest first: usually the newest, unless its handlers
+	// emitted; gone if they emitted more than the view keeps.
+	for i := 1; i <= v.size; i++ {
+		if ev := &v.last[(v.next-i+len(v.last))%len(v.last)]; ev.ID == e.ID && ev.Topic == e.Topic {
+			ev.Error = err.Error()
+			return
+		}
+	}
 }
 
 // Snapshot is what the view shows of a bus at one moment.
 type Snapshot struct {
 	Topics   []TopicInfo
 	Handlers []HandlerInfo
-	Events   []Event // newest first
+	Events   []Event // newest first, in the order they were emitted
 }
 
 // TopicInfo is a registered topic and the events emitted on it.
@@ -174,9 +189,11 @@ func (v *View) Snapshot(b *bus.Bus) Snapshot {
 	return s
 }
 
-// Handler returns an http.Handler that serves the view of b: an HTML page,
-// or JSON for "?format=json" or a request that accepts only
-// application/json. It answers GET and HEAD only.
+// Handler returns an http.Handler that serves the view of b: an HTML page
+// that reloads itself every 5 seconds ("?refresh=0" stops that, or
+// "?refresh=N" sets N seconds), or JSON for "?format=json" or a request
+// that accepts only application/json. Another format is answered with 400.
+// It answers GET and HEAD only.
 func (v *View) Handler(b *bus.Bus) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -184,20 +201,43 @@ func (v *View) Handler(b *bus.Bus) http.Handler {
 			http.Error(w, "busview: method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		snap := v.Snapshot(b)
-		w.Header().Set("Cache-Control", "no-store")
-		if r.URL.Query().Get("format") == "json" || r.Header.Get("Accept") == "application/json" {
+		q := r.URL.Query()
+		format := q.Get("format")
+		if format == "" && r.Header.Get("Accept") == "application/json" {
+			format = "json"
+		}
+		refresh := 5
+		if s := q.Get("refresh"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				http.Error(w, fmt.Sprintf("busview: refresh %q: want a number of seconds, 0 for none", s), http.StatusBadRequest)
+				return
+			}
+			refresh = n
+		}
+		switch format {
+		case "json":
+			snap := v.Snapshot(b)
+			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Content-Type", "application/json")
 			json.NewEncoder(w).Encode(snap)
-			return
+		case "", "html":
+			snap := v.Snapshot(b)
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			page.Execute(w, struct {
+				Snapshot
+				Refresh int
+			}{snap, refresh})
+		default:
+			http.Error(w, fmt.Sprintf("busview: unknown format %q: want html or json", format), http.StatusBadRequest)
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		page.Execute(w, snap)
 	})
 }
 
 var page = template.Must(template.New("busview").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>bus</title>
+<html><head><meta charset="utf-8"><title>bus</title>{{if .Refresh}}
+<meta http-equiv="refresh" content="{{.Refresh}}">{{end}}
 <style>body{font-family:sans-serif;margin:1em 2em}table{border-collapse:collapse;margin-bottom:1.5em}
 td,th{border:1px solid #ccc;padding:2px 8px;text-align:left;vertical-align:top}td.n{text-align:right}</style></head>
 <body><h1>bus</h1>

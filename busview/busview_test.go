@@ -60,6 +60,9 @@ func TestJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &snap); err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(body, `"TotalNanoseconds":`) {
+		t.Errorf("JSON names no unit for the handlers' time: %s", body)
+	}
 	wantTopics := []busview.TopicInfo{{"idle", 0, 0}, {"order.created", 1, 1}, {"order.paid", 2, 2}}
 	if fmt.Sprint(snap.Topics) != fmt.Sprint(wantTopics) {
 		t.Errorf("Topics = %v; want %v", snap.Topics, wantTopics)
