@@ -130,13 +130,16 @@ func BenchmarkTopicEmit(b *testing.B) {
 // without one, "nop" one whose methods do nothing, so the difference is the
 // hook itself: per Emit (handlers=1) and per further handler (handlers=10).
 func BenchmarkObserver(b *testing.B) {
-	for _, observed := range []bool{false, true} {
+	for _, observers := range []struct {
+		name string
+		opts []bus.Option
+	}{
+		{"none", nil},
+		{"nop", []bus.Option{bus.WithObserver(nopObserver{})}},
+		{"nop×2", []bus.Option{bus.WithObserver(nopObserver{}), bus.WithObserver(nopObserver{})}},
+	} {
 		for _, handlers := range []int{1, 10} {
-			name := "none"
-			var opts []bus.Option
-			if observed {
-				name, opts = "nop", []bus.Option{bus.WithObserver(nopObserver{})}
-			}
+			name, opts := observers.name, observers.opts
 			b.Run(fmt.Sprintf("observer=%s/handlers=%d", name, handlers), func(b *testing.B) {
 				bs, err := bus.NewBus(constID, opts...)
 				if err != nil {

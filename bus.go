@@ -33,7 +33,7 @@ type Bus struct {
 	// writers, holding mu, change it in place and replace it only to grow it.
 	topics atomic.Pointer[table]
 
-	obs Observer // nil unless NewBus was given WithObserver
+	obs []Observer // in the order WithObserver gave them
 
 	mu       sync.Mutex // used only by writers and queries; never held while user code runs
 	handlers map[string]*registration
@@ -122,7 +122,7 @@ func (b *Bus) Emit(ctx context.Context, topic string, data any, opts ...EmitOpti
 		}
 	}
 	e.ownTx = e.TxID != inherited
-	if b.obs != nil {
+	if len(b.obs) > 0 {
 		return e, deliverObserved(b.obs, e, subs)
 	}
 	return e, deliver(e, subs)

@@ -9,6 +9,12 @@ import (
 // cause, for tracing, metrics or a debugging view. Attach one with
 // [WithObserver]; a Bus without one pays nothing for the hook.
 //
+// Several observers may watch one bus; each gets back, in HandlerDone and
+// EmitDone, the context its own EmitStart returned. Observers that do
+// nothing add no allocation to Emit, for up to four of them, and about
+// 140 ns with one, 190 ns with two, per Emit to one handler
+// (BenchmarkObserver on 2 vCPUs).
+//
 // The bus calls the methods synchronously on the emitting goroutine, so
 // they add to the cost of every Emit and must be fast. They may be called
 // concurrently, by Emits on several goroutines, and must be safe for that.
@@ -16,41 +22,62 @@ import (
 // is not recovered.
 type Observer interface {
 	// EmitStart is called once Emit has built e, before it calls any
-	// handler. The context it returns becomes the one e carries, from
-	// which [Event.Context] derives, so that the handlers' work and the
-	// events they emit in turn can be tied to this Emit, for example as
-	// children of a span. Returning ctx leaves it as it is.
+	// handler, with the context Emit was given as the observers before
+	// this one left it. The context it returns is this observer's for the
+	// Emit: its HandlerDone and EmitDone calls for e receive it, so that
+	// per-Emit state, such as a span, stays its own when several observers
+	// watch one bus. The last observer's context becomes the one e carries,
+	// from which [Event.Context] derives, so that the handlers' work and
+	// the events they emit in turn carry every observer's additions, in
+	// order. Returning ctx leaves it as it is.
 	EmitStart(ctx context.Context, e *Event) context.Context
-	// HandlerDone is called after each handler call with the handler's key,
-	// the time the call started, how long it took, and how it ended: nil,
-	// a [*HandlerError] or a [*PanicError].
-	HandlerDone(e *Event, key string, start time.Time, took time.Duration, err error)
-	// EmitDone is called after the last handler returned, with the error
-	// Emit returns.
-	EmitDone(e *Event, err error)
+	// HandlerDone is called after each handler call with the context this
+	// observer's EmitStart returned, the handler's key, the time the call
+	// started, how long it took, and how it ended: nil, a [*HandlerError]
+	// or a [*PanicError].
+	HandlerDone(ctx context.Context, e *Event, key string, start time.Time, took time.Duration, err error)
+	// EmitDone is called after the last handler returned, with the context
+	// this observer's EmitStart returned and the error Emit returns.
+	EmitDone(ctx context.Context, e *Event, err error)
 }
 
-// deliverObserved is deliver for a bus with an Observer. It recovers each
+// deliverObserved is deliver for a bus with observers. It recovers each
 // handler's panic on its own, to time each call, and reads the clock once
 // between two calls: the end of one call is the start of the next. It
-// reads the bus's clock, which costs half of time.Now.
-func deliverObserved(obs Observer, e *Event, subs []subscriber) error {
-	if ctx := obs.EmitStart(e.ctx, e); ctx != nil {
-		e.ctx = ctx
+// reads the bus's clock, which costs half of time.Now. Each observer's
+// context is kept for it on the stack, for up to four observers.
+func deliverObserved(obs []Observer, e *Event, subs []subscriber) error {
+	var room [4]context.Context
+	own := room[:0]
+	if len(obs) > len(room) {
+		own = make([]context.Context, 0, len(obs))
 	}
+	ctx := e.ctx
+	for _, o := range obs {
+		if c := o.EmitStart(ctx, e); c != nil {
+			ctx = c
+		}
+		own = append(own, ctx)
+	}
+	e.ctx = ctx
 	var errs []error
 	start := now()
 	for i := range subs {
 		err := callOne(e, &subs[i])
 		end := now()
-		obs.HandlerDone(e, subs[i].reg.key, time.Unix(0, start), time.Duration(end-start), err)
+		key, began, took := subs[i].reg.key, time.Unix(0, start), time.Duration(end-start)
+		for j, o := range obs {
+			o.HandlerDone(own[j], e, key, began, took, err)
+		}
 		if err != nil {
 			errs = append(errs, err)
 		}
 		start = end
 	}
 	err := joinErrors(errs)
-	obs.EmitDone(e, err)
+	for j, o := range obs {
+		o.EmitDone(own[j], e, err)
+	}
 	return err
 }
 
@@ -62,29 +89,4 @@ func callOne(e *Event, s *subscriber) (err error) {
 		}
 	}()
 	return s.call(e)
-}
-
-// observers calls several Observers in turn, each seeing the context the
-// one before it returned.
-type observers []Observer
-
-func (os observers) EmitStart(ctx context.Context, e *Event) context.Context {
-	for _, o := range os {
-		if c := o.EmitStart(ctx, e); c != nil {
-			ctx = c
-		}
-	}
-	return ctx
-}
-
-func (os observers) HandlerDone(e *Event, key string, start time.Time, took time.Duration, err error) {
-	for _, o := range os {
-		o.HandlerDone(e, key, start, took, err)
-	}
-}
-
-func (os observers) EmitDone(e *Event, err error) {
-	for _, o := range os {
-		o.EmitDone(e, err)
-	}
 }

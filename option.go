@@ -18,14 +18,7 @@ func WithObserver(o Observer) Option {
 		if o == nil {
 			return
 		}
-		switch cur := b.obs.(type) {
-		case nil:
-			b.obs = o
-		case observers:
-			b.obs = append(cur[:len(cur):len(cur)], o)
-		default:
-			b.obs = observers{cur, o}
-		}
+		b.obs = append(b.obs[:len(b.obs):len(b.obs)], o)
 	})
 }
 

@@ -135,8 +135,7 @@ func (o *Observer) EmitStart(ctx context.Context, e *bus.Event) context.Context 
 
 // HandlerDone records the handler call's span and metrics. It implements
 // [bus.Observer].
-func (o *Observer) HandlerDone(e *bus.Event, key string, start time.Time, took time.Duration, err error) {
-	ctx := e.Context()
+func (o *Observer) HandlerDone(ctx context.Context, e *bus.Event, key string, start time.Time, took time.Duration, err error) {
 	_, span := o.tracer.Start(ctx, "process "+e.Topic,
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithTimestamp(start),
@@ -159,8 +158,8 @@ func (o *Observer) HandlerDone(e *bus.Event, key string, start time.Time, took t
 }
 
 // EmitDone ends the Emit's span. It implements [bus.Observer].
-func (o *Observer) EmitDone(e *bus.Event, err error) {
-	span := trace.SpanFromContext(e.Context())
+func (o *Observer) EmitDone(ctx context.Context, e *bus.Event, err error) {
+	span := trace.SpanFromContext(ctx)
 	if err != nil {
 		fail(span, err)
 	}

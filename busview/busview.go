@@ -80,7 +80,7 @@ func (v *View) EmitStart(ctx context.Context, e *bus.Event) context.Context {
 }
 
 // HandlerDone counts a handler call. It implements [bus.Observer].
-func (v *View) HandlerDone(_ *bus.Event, key string, _ time.Time, took time.Duration, err error) {
+func (v *View) HandlerDone(_ context.Context, _ *bus.Event, key string, _ time.Time, took time.Duration, err error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	h := v.handlers[key]
@@ -113,7 +113,7 @@ func cut(s string, max int) string {
 
 // EmitDone counts the event and records what its Emit returned. It
 // implements [bus.Observer].
-func (v *View) EmitDone(e *bus.Event, err error) {
+func (v *View) EmitDone(_ context.Context, e *bus.Event, err error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.topics[e.Topic]++
