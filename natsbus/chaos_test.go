@@ -462,14 +462,24 @@ func (c *chaosCluster) awaitWhole(timeout time.Duration) (time.Duration, bool) {
 
 // awaitDrained waits until each durable consumer has acknowledged the
 // stream's last message and awaits nothing, and reports whether that
-// happened within chaosCatchUp. It asks only a whole cluster: a server
-// that was cut off may still believe it leads a consumer, and answer with
-// what it knew then.
+// happened within chaosCatchUp. It trusts only answers from leaders in
+// touch with their replicas: a server that was cut off may still believe
+// it leads, and answer with what it knew then.
 func (c *chaosCluster) awaitDrained(consumers ...string) bool {
 	deadline := time.Now().Add(chaosCatchUp)
+	inTouch := func(ci *jetstream.ClusterInfo) bool {
+		if ci == nil || ci.Leader == "" {
+			return false
+		}
+		for _, r := range ci.Replicas {
+			if r.Offline || r.Active > 2*time.Second {
+				return false
+			}
+		}
+		return true
+	}
 	for _, name := range consumers {
 		for {
-			_, whole := c.awaitWhole(time.Until(deadline))
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			st, err := c.admin.Stream(ctx, "BUS")
 			var info *jetstream.ConsumerInfo
@@ -480,8 +490,8 @@ func (c *chaosCluster) awaitDrained(consumers ...string) bool {
 				}
 			}
 			cancel()
-			if whole && err == nil && info.NumPending == 0 && info.NumAckPending == 0 &&
-				info.AckFloor.Stream >= st.CachedInfo().State.LastSeq {
+			if err == nil && inTouch(st.CachedInfo().Cluster) && inTouch(info.Cluster) &&
+				info.NumPending == 0 && info.NumAckPending == 0 && info.AckFloor.Stream >= st.CachedInfo().State.LastSeq {
 				break
 			}
 			if time.Now().After(deadline) {
