@@ -27,6 +27,7 @@ const (
 	chaosSeedsEnv        = "NATSBUS_CHAOS_SEEDS" // seeds, separated by commas or spaces
 	chaosDefaultSeeds    = "1,2"
 	chaosDurationEnv     = "NATSBUS_CHAOS_DURATION" // how long each seed injects faults
+	chaosKeepEnv         = "NATSBUS_CHAOS_KEEP"     // "1": keep every run's histories, not only a failing one's
 	chaosDefaultDuration = 25 * time.Second
 	chaosPublishTimeout  = 15 * time.Second
 	chaosAckWait         = 2 * time.Second
@@ -325,7 +326,7 @@ func runChaos(t *testing.T, seed uint64, duration time.Duration) bool {
 	for _, msg := range v.violations() {
 		t.Error(msg)
 	}
-	if len(v.Violations) > 0 {
+	if len(v.Violations) > 0 || v.Excused > 0 || os.Getenv(chaosKeepEnv) == "1" {
 		c.keep(seed)
 	}
 	return len(v.Violations) == 0
