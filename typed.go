@@ -44,11 +44,13 @@ func NewTopic[T any](b *Bus, name string) (*Topic[T], error) {
 	want := reflect.TypeFor[T]()
 	b.mu.Lock()
 	t := b.registerTopic(name)
-	if have := t.data.Load(); have != nil && *have != want {
+	switch have := t.data.Load(); {
+	case have == nil:
+		t.data.Store(&want)
+	case *have != want:
 		b.mu.Unlock()
 		return nil, fmt.Errorf("%w: NewTopic[%v] on topic %q, made by NewTopic[%v]", ErrDataType, want, name, *have)
 	}
-	t.data.Store(&want)
 	b.mu.Unlock()
 	return &Topic[T]{bus: b, name: name, matcher: "^" + regexp.QuoteMeta(name) + "$"}, nil
 }

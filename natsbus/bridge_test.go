@@ -155,17 +155,7 @@ func newNodeWith(t testing.TB, url, name, publish, receive string, configure fun
 // matches is acknowledged.
 func startNode(t testing.TB, url, name, publish, receive string, attach func(*bus.Bus), configure func(*natsbus.Config), natsOpts ...nats.Option) *node {
 	t.Helper()
-	gen, err := bus.NewGenerator(uint64(len(name)*31+int(name[0])), time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bus.NewBus(gen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.RegisterTopics("order.created", "invoice.created"); err != nil {
-		t.Fatal(err)
-	}
+	b := newBus(t, uint64(len(name)*31+int(name[0])), "order.created", "invoice.created")
 	if attach != nil {
 		attach(b)
 	}
@@ -178,6 +168,7 @@ func startNode(t testing.TB, url, name, publish, receive string, attach func(*bu
 	if configure != nil {
 		configure(&cfg)
 	}
+	var err error
 	n.bridge, err = natsbus.New(context.Background(), b, n.nc, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -188,6 +179,24 @@ func startNode(t testing.TB, url, name, publish, receive string, attach func(*bu
 		}
 	})
 	return n
+}
+
+// newBus returns a bus whose event IDs carry node, with the topics
+// registered.
+func newBus(t testing.TB, node uint64, topics ...string) *bus.Bus {
+	t.Helper()
+	gen, err := bus.NewGenerator(node, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.NewBus(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.RegisterTopics(topics...); err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func (n *node) errors() []error {

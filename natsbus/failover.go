@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -77,20 +78,23 @@ func (f *failover) failed(err error) {
 // none of its replicas lately: for failover, JetStream did not answer.
 var errIsolated = errors.New("the leader has heard from none of its replicas for 2s")
 
-// isolated reports whether ci is a replicated group's leader that has
-// heard from none of its replicas within 2 seconds, twice raft's
-// heartbeat: it is on the minority side of a partition, or paused until
-// just now. One replica down leaves the leader in touch with the other.
+// replicaSilence is how long a raft leader may go without hearing from a
+// replica before the replica counts as out of touch: twice raft's
+// heartbeat.
+const replicaSilence = 2 * time.Second
+
+// inTouch reports whether a group's leader heard from replica r lately.
+func inTouch(r *jetstream.PeerInfo) bool { return !r.Offline && r.Active <= replicaSilence }
+
+// isolated reports whether ci is a replicated group's leader in touch with
+// none of its replicas: it is on the minority side of a partition, or
+// paused until just now. One replica down leaves the leader in touch with
+// the other.
 func isolated(ci *jetstream.ClusterInfo) bool {
 	if ci == nil || ci.Leader == "" || len(ci.Replicas) == 0 {
 		return false
 	}
-	for _, r := range ci.Replicas {
-		if !r.Offline && r.Active <= 2*time.Second {
-			return false
-		}
-	}
-	return true
+	return !slices.ContainsFunc(ci.Replicas, inTouch)
 }
 
 // unanswered reports whether err says that JetStream did not answer: a

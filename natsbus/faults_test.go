@@ -180,7 +180,7 @@ func TestTopicsThatAreNotSubjects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run("New/"+tt.topic, func(t *testing.T) {
-			b := newBus(t, "order.created", tt.topic)
+			b := newBus(t, 1, "order.created", tt.topic)
 			_, err := natsbus.New(context.Background(), b, connect(t, s.ClientURL()), natsbus.Config{Node: "a", Publish: "*", Provision: &natsbus.StreamSettings{}})
 			want := fmt.Sprintf(`natsbus: topic %q, which Publish "*" matches: %s`, tt.topic, tt.wantErr)
 			if !errors.Is(err, natsbus.ErrSubject) || err.Error() != want {
@@ -190,7 +190,7 @@ func TestTopicsThatAreNotSubjects(t *testing.T) {
 	}
 
 	// Not published: no error.
-	b := newBus(t, "service added")
+	b := newBus(t, 1, "service added")
 	br, err := natsbus.New(context.Background(), b, connect(t, s.ClientURL()), natsbus.Config{Node: "b", Publish: "^order", Provision: &natsbus.StreamSettings{}})
 	if err != nil {
 		t.Fatalf("New with a topic that is not published: %v", err)
@@ -363,23 +363,6 @@ func TestUnansweredPublishIsRetriedWithinPublishTimeout(t *testing.T) {
 			}
 		})
 	}
-}
-
-// newBus returns a bus with the topics registered.
-func newBus(t testing.TB, topics ...string) *bus.Bus {
-	t.Helper()
-	gen, err := bus.NewGenerator(1, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bus.NewBus(gen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.RegisterTopics(topics...); err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // TestEmitGivesUpWithErrTimeout: a confirm-mode Emit the stream does not

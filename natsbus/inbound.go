@@ -426,15 +426,6 @@ func (r *receiver) handle(msg jetstream.Msg, start time.Time) {
 		txID = id
 	}
 	occurredAt, err := strconv.ParseInt(h.Get(HeaderOccurredAt), 10, 64)
-	if meta.NumDelivered >= uint64(br.cfg.MaxDeliver) {
-		// The last delivery: JetStream sends the message no more. It is
-		// handled all the same, since this node never did (or seen would
-		// know it): deliveries are also used up by faults, such as the
-		// negative acknowledgements of a buffer handed back on a reconnect,
-		// and terminating it unhandled lost 299 events in the fault suite's
-		// seed 8. A message that crashes the process gets no further try.
-		br.report(fmt.Errorf("natsbus: event %s on %s (stream sequence %d): delivered %d times without being acknowledged; handling it on its last delivery", id, topic, seq, meta.NumDelivered))
-	}
 	switch {
 	case id == "" || err != nil:
 		r.reject(msg, seq, fmt.Errorf("%w on %s (stream sequence %d): missing or malformed event headers", ErrMessage, msg.Subject(), seq))
@@ -455,6 +446,15 @@ func (r *receiver) handle(msg jetstream.Msg, start time.Time) {
 	if err != nil {
 		r.reject(msg, seq, fmt.Errorf("%w: event %s on %s: decode: %w", ErrMessage, id, topic, err))
 		return
+	}
+	if meta.NumDelivered >= uint64(br.cfg.MaxDeliver) {
+		// The last delivery: JetStream sends the message no more. It is
+		// handled all the same, since this node never did (or seen would
+		// know it): deliveries are also used up by faults, such as the
+		// negative acknowledgements of a buffer handed back on a reconnect,
+		// and terminating it unhandled lost 299 events in the fault suite's
+		// seed 8. A message that crashes the process gets no further try.
+		br.report(fmt.Errorf("natsbus: event %s on %s (stream sequence %d): delivered %d times without being acknowledged; handling it on its last delivery", id, topic, seq, meta.NumDelivered))
 	}
 
 	ctx := r.ctx

@@ -181,6 +181,10 @@ func (br *Bridge) isOwn(msgID, id string) bool {
 func (br *Bridge) store(ctx context.Context, o *outgoing) error {
 	bounded, cancel := context.WithDeadline(ctx, o.giveUp)
 	defer cancel()
+	// The caller's context ended, not PublishTimeout.
+	canceled := func(attempts int, last error) error {
+		return fmt.Errorf("natsbus: publish event %s on %s: %w (the last of %d attempts: %v)", o.id, o.topic, ctx.Err(), attempts, last)
+	}
 	wait := 10 * time.Millisecond
 	for attempts := 1; ; attempts++ {
 		attempt, cancelAttempt := context.WithTimeout(bounded, ackTimeout)
@@ -200,8 +204,7 @@ func (br *Bridge) store(ctx context.Context, o *outgoing) error {
 			return fmt.Errorf("natsbus: publish event %s on %s: %w", o.id, o.topic, perm)
 		}
 		if ctx.Err() != nil {
-			// The caller's context ended, not PublishTimeout.
-			return fmt.Errorf("natsbus: publish event %s on %s: %w (the last of %d attempts: %v)", o.id, o.topic, ctx.Err(), attempts, err)
+			return canceled(attempts, err)
 		}
 		br.failover.failed(err)
 		if time.Now().Add(wait).After(o.giveUp) {
@@ -217,7 +220,7 @@ func (br *Bridge) store(ctx context.Context, o *outgoing) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("natsbus: publish event %s on %s: %w (the last of %d attempts: %v)", o.id, o.topic, ctx.Err(), attempts, err)
+			return canceled(attempts, err)
 		case <-closing:
 			return fmt.Errorf("%w: event %s on %s not stored: %w", ErrClosed, o.id, o.topic, err)
 		case <-time.After(wait):

@@ -206,8 +206,7 @@ func (p *pipeline) retrier() {
 			// the window: retried one after another, the publishes behind
 			// one that waited out a stalled stream found their deadlines
 			// passed when their turn came, and failed after a single
-			// attempt though they were stored (the fault suite's seed 8: 50
-			// of them).
+			// attempt (the fault suite's seed 8: 50 of them).
 			p.retrying.Add(1)
 			go func() {
 				defer p.retrying.Done()

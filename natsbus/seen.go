@@ -94,7 +94,7 @@ func leads(ci *jetstream.ClusterInfo) bool {
 		return false
 	}
 	for _, r := range ci.Replicas {
-		if !r.Current || r.Offline || r.Active > 2*time.Second {
+		if !r.Current || !inTouch(r) {
 			return false
 		}
 	}
