@@ -62,6 +62,16 @@ func startCluster(t *testing.T, n int) *cluster {
 		_, err := js.AccountInfo(ctx)
 		return err == nil
 	})
+	// And until the leader has heard from every server: before that, a
+	// stream of n replicas finds "no suitable peers for placement".
+	waitFor(t, "every server's JetStream stats at the meta leader", func() bool {
+		for _, s := range c.servers {
+			if s.JetStreamIsLeader() {
+				return len(s.JetStreamClusterPeers()) == n
+			}
+		}
+		return false
+	})
 	return c
 }
 
