@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -175,9 +174,12 @@ func rawTransport(b *testing.B, url string, async bool, headers string, onEvent 
 			id := fmt.Sprintf("%020d", n.Add(1))
 			msg.Header = nats.Header{jetstream.MsgIDHeader: {id + ".0000000000000000"}} // an event ID and a MAC
 			if headers == "+headers" {
-				msg.Header[natsbus.HeaderID] = []string{id}
-				msg.Header[natsbus.HeaderSource] = []string{"src"}
-				msg.Header[natsbus.HeaderOccurredAt] = []string{strconv.FormatInt(sent, 10)}
+				msg.Header["ce-specversion"] = []string{"1.0"}
+				msg.Header["ce-id"] = []string{id}
+				msg.Header["ce-source"] = []string{"src"}
+				msg.Header["ce-type"] = []string{"order.created"}
+				msg.Header["ce-time"] = []string{time.Unix(0, sent).UTC().Format(time.RFC3339Nano)}
+				msg.Header["ce-datacontenttype"] = []string{"application/octet-stream"}
 			}
 		}
 		if async {
@@ -233,6 +235,7 @@ func bridgeTransport(b *testing.B, url string, replicas int, pipelined bool, onE
 // stampCodec carries an int64 send time in 8 bytes, the raw payload.
 type stampCodec struct{}
 
+func (stampCodec) ContentType() string                       { return "application/octet-stream" }
 func (stampCodec) Encode(_ string, data any) ([]byte, error) { return stamp(data.(int64)), nil }
 func (stampCodec) Decode(_ string, p []byte) (any, error) {
 	return int64(binary.BigEndian.Uint64(p)), nil

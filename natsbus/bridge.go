@@ -17,24 +17,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Message headers that carry an event's fields. The topic is not among
-// them: it is the subject's. A message from another publisher may carry
-// Bus-Topic; the bridge refuses it unless it agrees with the subject.
-const (
-	HeaderID         = "Bus-Id"
-	HeaderTxID       = "Bus-Tx-Id"
-	HeaderTopic      = "Bus-Topic"
-	HeaderSource     = "Bus-Source"
-	HeaderOccurredAt = "Bus-Occurred-At" // Unix nanoseconds, in decimal
-)
-
 var (
 	// ErrSubject is returned, wrapped, for a topic that is not a valid NATS
 	// subject.
 	ErrSubject = errors.New("natsbus: topic is not a valid NATS subject")
 	// ErrMessage is reported, wrapped, for a received message that is not a
-	// bus event: missing headers, a Bus-Topic header that disagrees with
-	// the subject, or a payload the codec cannot decode.
+	// bus event: not a CloudEvent, one whose type disagrees with the topic
+	// its subject names, or data the codec cannot decode.
 	ErrMessage = errors.New("natsbus: bad message")
 	// ErrTooLarge is returned, wrapped, for an event whose message exceeds
 	// the server's maximum payload.
@@ -139,7 +128,7 @@ type Config struct {
 	// InjectHeader, if set, is called with the context of each event the
 	// bridge publishes (its [bus.Event.Context]) and the message's
 	// headers, to add headers of its own, such as a W3C trace context. It
-	// must not change the Bus-* headers, nor keep the map after it
+	// must not change the ce-* headers nor Nats-Msg-Id, nor keep the map after it
 	// returns: the bridge reuses it for a later message.
 	InjectHeader func(ctx context.Context, header map[string][]string)
 	// ExtractHeader, if set, is called with the headers of each received
@@ -163,20 +152,21 @@ type Stats struct {
 // Bridge carries events between a local bus and a JetStream stream. Create
 // it with [New] and stop it with [Bridge.Close].
 type Bridge struct {
-	bus       *bus.Bus
-	nc        *nats.Conn
-	js        jetstream.JetStream
-	cfg       Config
-	key       string // handler key of the outbound handler
-	publishRE *regexp.Regexp
-	receiveRE *regexp.Regexp
-	secret    []byte    // keys the message IDs this node publishes
-	macs      sync.Pool // of *macer, HMACs under secret, which cost allocations to make
-	outgoings sync.Pool // of *outgoing, recycled publishes
-	subjects  sync.Map  // topic → subject, for the topics published so far
-	closing   chan struct{}
-	closeOnce sync.Once
-	failover  *failover // moves nc off a server that lost its cluster
+	bus         *bus.Bus
+	nc          *nats.Conn
+	js          jetstream.JetStream
+	cfg         Config
+	key         string // handler key of the outbound handler
+	publishRE   *regexp.Regexp
+	receiveRE   *regexp.Regexp
+	contentType string    // the codec's media type, as ce-datacontenttype says it
+	secret      []byte    // keys the message IDs this node publishes
+	macs        sync.Pool // of *macer, HMACs under secret, which cost allocations to make
+	outgoings   sync.Pool // of *outgoing, recycled publishes
+	subjects    sync.Map  // topic → subject, for the topics published so far
+	closing     chan struct{}
+	closeOnce   sync.Once
+	failover    *failover // moves nc off a server that lost its cluster
 
 	out *pipeline // nil in confirm mode
 	in  *receiver // nil if the node receives nothing
@@ -232,7 +222,7 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 		return nil, fmt.Errorf("natsbus: %w", err)
 	}
 	br := &Bridge{bus: b, nc: nc, js: js, cfg: cfg, publishRE: publish, receiveRE: receive, key: "natsbus:" + cfg.Node,
-		secret: make([]byte, 32), closing: make(chan struct{})}
+		contentType: cfg.Codec.ContentType(), secret: make([]byte, 32), closing: make(chan struct{})}
 	br.failover = &failover{nc: nc, report: br.report}
 	stream, err := br.openStream(ctx)
 	if err != nil {

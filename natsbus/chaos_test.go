@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobus/bus/natsbus"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -540,7 +539,7 @@ func (c *chaosCluster) readStream() []stored {
 		if err := json.Unmarshal(m.Data, &o); err != nil {
 			c.t.Fatalf("stream sequence %d: %v", seq, err)
 		}
-		out = append(out, stored{Seq: seq, ID: m.Header.Get(natsbus.HeaderID), Data: o.ID})
+		out = append(out, stored{Seq: seq, ID: m.Header.Get("ce-id"), Data: o.ID})
 		seq++
 	}
 	return out

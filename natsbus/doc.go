@@ -4,8 +4,8 @@
 //
 // A [Bridge] joins one bus to one JetStream stream. Events emitted locally on
 // the topics its [Config.Publish] expression matches are published to the
-// stream on the subject Prefix.TOPIC, with their ID, TxID, source and time
-// in message headers and their data encoded by a [Codec]. A durable
+// stream on the subject Prefix.TOPIC as CloudEvents (see "Wire format"),
+// their data encoded by a [Codec]. A durable
 // consumer receives the events of other nodes on the topics
 // [Config.Receive] matches, and emits them on the local bus with their
 // original ID, TxID, topic, source and time.
@@ -35,13 +35,43 @@
 // stream reports as a duplicate was not stored, and fails with
 // [ErrDuplicate].
 //
+// # Wire format
+//
+// Messages are CloudEvents 1.0 in the NATS protocol binding, so that a
+// service in another language publishes and consumes them with a
+// CloudEvents SDK or the nats command line tool. The bridge publishes in
+// binary content mode, each attribute in a header of its own, with lower
+// case keys as NATS header keys are case sensitive, and the codec's output
+// as the payload:
+//
+//	ce-specversion      1.0
+//	ce-id               Event.ID
+//	ce-source           Event.Source, or Config.Node when it is empty
+//	ce-type             Event.Topic, which the subject names too
+//	ce-time             Event.OccurredAt, RFC 3339 in UTC, to the nanosecond
+//	ce-txid             Event.TxID, an extension; absent when it is the ID
+//	ce-datacontenttype  the Codec's ContentType
+//	Nats-Msg-Id         the event ID and its MAC, for the stream's dedup
+//
+// Values are percent-encoded as the CloudEvents HTTP binding asks (space,
+// '"', '%' and bytes outside printable ASCII); the bus's IDs, node names
+// and subjects need none. The bridge receives binary mode and structured
+// mode (a JSON CloudEvent as the payload, with data or data_base64).
+// specversion, id, source and type are required; a missing time becomes
+// the time the stream stored the message, a missing txid the event's ID,
+// as for an event that starts its transaction. A datacontenttype other
+// than the codec's is refused. [Config.ExtractHeader] sees every header,
+// for other extensions.
+//
 // # Receiving
 //
 // The topic of a received event is the one its subject names: NATS
 // permissions are per subject, so a client allowed to publish on some
 // subjects cannot pass its messages off as events of others. A message
-// whose Bus-Topic header disagrees is terminated and reported. The
-// Bus-Source header is carried as the event's Source and proves nothing:
+// whose CloudEvents type disagrees, or that is no CloudEvent, is
+// terminated, counted in [Stats] as rejected and reported with
+// [ErrMessage]; it never reaches a handler. The CloudEvents source is
+// carried as the event's Source and proves nothing:
 // any client allowed to publish can set it. A node recognises its own
 // events by their message ID's MAC, never by Source.
 //

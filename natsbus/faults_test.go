@@ -73,10 +73,12 @@ func rawPublish(t *testing.T, nc *nats.Conn, subject, msgID string, headers map[
 	}
 }
 
+// eventHeaders are the binary-mode CloudEvents headers of an event from
+// another publisher.
 func eventHeaders(id, topic string) map[string]string {
 	return map[string]string{
-		natsbus.HeaderID: id, natsbus.HeaderTxID: id, natsbus.HeaderTopic: topic,
-		natsbus.HeaderSource: "elsewhere", natsbus.HeaderOccurredAt: "1700000000000000000",
+		"ce-specversion": "1.0", "ce-id": id, "ce-type": topic,
+		"ce-source": "elsewhere", "ce-time": "2023-11-14T22:13:20Z",
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -421,28 +420,35 @@ func (r *receiver) handle(msg jetstream.Msg, start time.Time) {
 	}
 	topic := strings.TrimPrefix(msg.Subject(), br.cfg.Prefix+".")
 	h := msg.Headers()
-	id, source, txID := h.Get(HeaderID), h.Get(HeaderSource), h.Get(HeaderTxID)
-	if txID == "" {
-		txID = id
-	}
-	occurredAt, err := strconv.ParseInt(h.Get(HeaderOccurredAt), 10, 64)
+	w, err := parseEvent(h, msg.Data())
 	switch {
-	case id == "" || err != nil:
-		r.reject(msg, seq, fmt.Errorf("%w on %s (stream sequence %d): missing or malformed event headers", ErrMessage, msg.Subject(), seq))
+	case err != nil:
+		r.reject(msg, seq, fmt.Errorf("%w on %s (stream sequence %d): %w", ErrMessage, msg.Subject(), seq, err))
 		return
-	case h.Get(HeaderTopic) != "" && h.Get(HeaderTopic) != topic:
-		r.reject(msg, seq, fmt.Errorf("%w: event %s on subject %s claims topic %q in %s: refused", ErrMessage, id, msg.Subject(), h.Get(HeaderTopic), HeaderTopic))
+	case w.topic != topic:
+		r.reject(msg, seq, fmt.Errorf("%w: event %s on subject %s has type %q, not the subject's topic: refused", ErrMessage, w.id, msg.Subject(), w.topic))
 		return
 	case !br.receiveRE.MatchString(topic):
 		r.ack(msg) // not asked for, and the server could not filter it out
 		return
-	case br.publishes(topic) && br.isOwn(h.Get(jetstream.MsgIDHeader), id):
+	case br.publishes(topic) && br.isOwn(h.Get(jetstream.MsgIDHeader), w.id):
 		// This node's own event, handled when it was emitted here.
 		br.own.Add(1)
 		r.done1(msg, seq)
 		return
+	case w.contentType != "" && br.contentType != "" && mediaType(w.contentType) != mediaType(br.contentType):
+		r.reject(msg, seq, fmt.Errorf("%w: event %s on %s has datacontenttype %q; the codec decodes %s", ErrMessage, w.id, topic, w.contentType, br.contentType))
+		return
 	}
-	data, err := br.cfg.Codec.Decode(topic, msg.Data())
+	id, source, txID := w.id, w.source, w.txID
+	if txID == "" {
+		txID = id // the event starts its transaction
+	}
+	occurredAt := w.time
+	if occurredAt.IsZero() {
+		occurredAt = meta.Timestamp // when the stream stored it
+	}
+	data, err := br.cfg.Codec.Decode(topic, w.data)
 	if err != nil {
 		r.reject(msg, seq, fmt.Errorf("%w: event %s on %s: decode: %w", ErrMessage, id, topic, err))
 		return
@@ -469,7 +475,7 @@ func (r *receiver) handle(msg jetstream.Msg, start time.Time) {
 	r.mu.Unlock()
 	_, err = br.bus.Emit(ctx, topic, data,
 		bus.WithID(id), bus.WithTxID(txID), bus.WithSource(source),
-		bus.WithOccurredAt(time.Unix(0, occurredAt)))
+		bus.WithOccurredAt(occurredAt))
 	r.mu.Lock()
 	r.current = nil
 	r.mu.Unlock()

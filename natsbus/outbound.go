@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"strconv"
 	"time"
 
 	"github.com/gobus/bus"
@@ -53,7 +52,7 @@ func (br *Bridge) publish(e *bus.Event) error {
 // header map and the header values' slices are reused.
 type outgoing struct {
 	msg       nats.Msg
-	values    [5]string // backing the header values, one slice each
+	values    [8]string // backing the header values, one slice each
 	id, topic string
 	giveUp    time.Time // retries stop here, PublishTimeout after the publish was sent
 	first     bool      // no attempt was made yet: a duplicate means not stored
@@ -75,7 +74,7 @@ func (br *Bridge) outgoing(ctx context.Context, e *bus.Event) (*outgoing, error)
 	}
 	o, _ := br.outgoings.Get().(*outgoing)
 	if o == nil {
-		o = &outgoing{msg: nats.Msg{Header: make(nats.Header, 5)}}
+		o = &outgoing{msg: nats.Msg{Header: make(nats.Header, 9)}} // 8 and a trace context
 	}
 	o.msg.Subject, o.msg.Data = subject, payload
 	o.id, o.topic, o.first, o.err = e.ID, e.Topic, true, nil
@@ -88,17 +87,22 @@ func (br *Bridge) outgoing(ctx context.Context, e *bus.Event) (*outgoing, error)
 	var buf [128]byte
 	b := br.appendMsgID(buf[:0], e.ID)
 	split := len(b)
-	b = strconv.AppendInt(b, e.OccurredAt, 10)
+	b = time.Unix(0, e.OccurredAt).UTC().AppendFormat(b, time.RFC3339Nano)
 	both := string(b)
 
 	h := o.msg.Header
-	o.set(0, HeaderID, e.ID)
-	if e.TxID != e.ID { // a missing Bus-Tx-Id means the event starts its transaction
-		o.set(1, HeaderTxID, e.TxID)
+	o.set(0, ceSpecVersion, "1.0")
+	o.set(1, ceID, escape(e.ID))
+	o.set(2, ceSource, escape(source))
+	o.set(3, ceType, escape(e.Topic))
+	o.set(4, ceTime, both[split:])
+	if e.TxID != e.ID { // none: the event starts its transaction
+		o.set(5, ceTxID, escape(e.TxID))
 	}
-	o.set(2, HeaderSource, source)
-	o.set(3, HeaderOccurredAt, both[split:])
-	o.set(4, jetstream.MsgIDHeader, both[:split])
+	if br.contentType != "" {
+		o.set(6, ceDataContentType, escape(br.contentType))
+	}
+	o.set(7, jetstream.MsgIDHeader, both[:split])
 	if br.cfg.InjectHeader != nil {
 		br.cfg.InjectHeader(ctx, h)
 	}
@@ -119,7 +123,7 @@ func (o *outgoing) set(i int, key, v string) {
 // room but none of what it or o referred to. Nothing may use o after.
 func (br *Bridge) recycle(o *outgoing) {
 	clear(o.msg.Header)
-	o.msg.Data, o.msg.Reply, o.values, o.err, o.prev, o.next = nil, "", [5]string{}, nil, nil, nil
+	o.msg.Data, o.msg.Reply, o.values, o.err, o.prev, o.next = nil, "", [8]string{}, nil, nil, nil
 	br.outgoings.Put(o)
 }
 
@@ -147,7 +151,7 @@ type macer struct {
 // a message whose ID it holds already, so an ID that others could predict
 // would let any client allowed to publish on the stream suppress this
 // node's events by storing their IDs first. The MAC also tells this node's
-// own messages from others without trusting the Bus-Source header.
+// own messages from others without trusting the ce-source header.
 func (br *Bridge) appendMsgID(b []byte, id string) []byte {
 	m, _ := br.macs.Get().(*macer)
 	if m == nil {

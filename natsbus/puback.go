@@ -17,7 +17,9 @@ func parseAck(data, prefix []byte) (stored, duplicate bool) {
 	}
 	if rest, ok := bytes.CutPrefix(data, prefix); ok {
 		digits := len(rest) - len(bytes.TrimLeft(rest, "0123456789"))
-		if digits > 0 {
+		// A number JSON allows (no leading zero) that fits a uint64
+		// (19 digits always do); the decoder judges anything else.
+		if digits > 0 && digits < 20 && (digits == 1 || rest[0] != '0') {
 			switch string(rest[digits:]) {
 			case "}":
 				return true, false

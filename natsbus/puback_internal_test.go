@@ -1,6 +1,7 @@
 package natsbus
 
 import (
+	"encoding/json"
 	"testing"
 )
 
@@ -31,4 +32,32 @@ func TestParseAck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseAck checks parseAck's fast path against a plain decoding of the
+// answer: whatever a server (or anything answering on its behalf) sends,
+// both must agree.
+func FuzzParseAck(f *testing.F) {
+	for _, seed := range []string{
+		`{"stream":"BUS","seq":42}`, `{"stream":"BUS","seq":42,"duplicate":true}`,
+		`{"stream":"BUS","seq":42,"domain":"hub"}`, `{"stream":"BUS","seq":007}`,
+		`{"stream":"BUS","seq":99999999999999999999}`, `{"error":{"code":503,"err_code":10077,"description":"no suitable peers"}}`, ``,
+	} {
+		f.Add([]byte(seed))
+	}
+	prefix := ackPrefix("BUS")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		stored, duplicate := parseAck(data, prefix)
+		var ack struct {
+			Stream    string          `json:"stream"`
+			Seq       uint64          `json:"seq"`
+			Duplicate bool            `json:"duplicate"`
+			Error     json.RawMessage `json:"error"`
+		}
+		err := json.Unmarshal(data, &ack)
+		wantStored := err == nil && ack.Error == nil && ack.Stream != ""
+		if stored != wantStored || duplicate != (wantStored && ack.Duplicate) {
+			t.Fatalf("parseAck(%q) = %v, %v; decoding says %v, %v", data, stored, duplicate, wantStored, wantStored && ack.Duplicate)
+		}
+	})
 }
