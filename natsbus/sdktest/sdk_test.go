@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	cejs "github.com/cloudevents/sdk-go/protocol/nats_jetstream/v2"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/gobus/bus"
 	"github.com/gobus/bus/natsbus"
 	"github.com/nats-io/nats-server/v2/server"
