@@ -97,11 +97,12 @@
 // An [Observer], attached with [WithObserver], sees each Emit and each
 // handler call with its duration and outcome; it is the hook for tracing
 // and metrics, such as the OpenTelemetry adapter in the busotel module.
-// The context it returns from EmitStart comes back to its HandlerDone and
-// EmitDone, so that several observers keep their state apart, and the
-// last observer's becomes the event's, so handlers that emit with
-// [Event.Context] continue the trace. Without an Observer, Emit checks the
-// length of a nil slice.
+// The contexts it returns from EmitStart and HandlerStart come back to its
+// EmitDone and HandlerDone, so that several observers keep their state
+// apart, and the last observer's becomes the event's context for the Emit,
+// and for each handler call, so that a handler that emits with
+// [Event.Context] continues the trace under its own span. Without an
+// Observer, Emit checks the length of a nil slice.
 //
 // # Performance considerations
 //

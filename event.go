@@ -8,7 +8,9 @@ import (
 
 // Event is what Emit creates and hands to each matching handler. All handlers
 // of one Emit receive the same *Event, and Emit returns it, so handlers must
-// treat it as read-only.
+// treat it as read-only. An [Observer] that gives each handler call a
+// context of its own (a tracer's handler span) makes each handler receive
+// a copy, equal but for its Context.
 type Event struct {
 	ID         string // unique identifier, from the bus's IDGenerator
 	TxID       string // transaction identifier, shared by the events of one flow

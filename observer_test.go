@@ -13,9 +13,9 @@ import (
 )
 
 // callLog is an Observer that records what it sees as lines of text. Its
-// EmitStart puts its name under one key that every callLog shares, as
-// tracing observers share the current span's key: each must still get its
-// own value back in HandlerDone and EmitDone.
+// EmitStart and HandlerStart put its name under one key that every callLog
+// shares, as tracing observers share the current span's key: each must
+// still get its own value back in HandlerDone and EmitDone.
 type callLog struct {
 	name  string
 	mu    sync.Mutex
@@ -35,11 +35,16 @@ func (l *callLog) EmitStart(ctx context.Context, e *bus.Event) context.Context {
 	return context.WithValue(ctx, ctxKeyObserved{}, l.name+"emit "+e.ID)
 }
 
+// HandlerStart marks the call's context, as a tracer's handler span would.
+func (l *callLog) HandlerStart(ctx context.Context, e *bus.Event, key string) context.Context {
+	return context.WithValue(ctx, ctxKeyObserved{}, l.name+"handler "+key)
+}
+
 func (l *callLog) HandlerDone(ctx context.Context, e *bus.Event, key string, start time.Time, took time.Duration, err error) {
 	if start.IsZero() || took < 0 {
 		l.add("bad timing for %s: %v %v", key, start, took)
 	}
-	if got, want := ctx.Value(ctxKeyObserved{}), l.name+"emit "+e.ID; got != want {
+	if got, want := ctx.Value(ctxKeyObserved{}), l.name+"handler "+key; got != want {
 		l.add("HandlerDone got the context of %v; want its own, %s", got, want)
 	}
 	l.add("handler %s %s: %v", e.ID, key, err)
@@ -150,9 +155,11 @@ func TestHandlerFailures(t *testing.T) {
 }
 
 // TestObserverContext checks that the context the last Observer returns is
-// the one handlers see through Event.Context, that nested Emits pass it
-// on, that several observers are called in order, and that each gets back
-// the context its own EmitStart returned (callLog checks that).
+// the one handlers see through Event.Context, from EmitStart for the Emit
+// and from HandlerStart for each call, so that nested Emits hang under the
+// handler that made them; that several observers are called in order; and
+// that each gets back the contexts its own methods returned (callLog
+// checks that).
 func TestObserverContext(t *testing.T) {
 	first, second := &callLog{name: "first "}, &callLog{name: "second "}
 	b, err := bus.NewBus(&counter{}, bus.WithObserver(first), bus.WithObserver(nil), bus.WithObserver(second))
@@ -160,28 +167,37 @@ func TestObserverContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.RegisterTopics("order.created", "mail.sent")
-	var seen []string
+	var seen, nestedParent string
+	var kept *bus.Event
+	mustRegister(t, b, "keeper", &bus.Handler{Matcher: "^order", Handle: func(e *bus.Event) { kept = e }})
 	mustRegister(t, b, "mailer", &bus.Handler{Matcher: "^order", Handle: func(e *bus.Event) {
-		seen = append(seen, e.Context().Value(ctxKeyObserved{}).(string))
+		seen = e.Context().Value(ctxKeyObserved{}).(string)
 		if _, err := b.Emit(e.Context(), "mail.sent", nil); err != nil {
 			t.Error(err)
 		}
 	}})
-	var nestedParent string
 	mustRegister(t, b, "audit", &bus.Handler{Matcher: "^mail", Handle: func(e *bus.Event) {
 		nestedParent = e.Context().Value(ctxKeyObserved{}).(string)
 	}})
 	e := mustEmit(t, b, context.Background(), "order.created", nil)
-	if want := []string{"second emit " + e.ID}; !slices.Equal(seen, want) {
-		t.Errorf("handler saw context value %q; want the last observer's, %q", seen, want)
+	if want := "second handler mailer"; seen != want {
+		t.Errorf("handler saw context value %q; want the last observer's for its call, %q", seen, want)
 	}
-	if nestedParent != "second emit 2" {
-		t.Errorf("nested handler saw %q; want the nested Emit's own value, second emit 2", nestedParent)
+	if want := "second handler audit"; nestedParent != want {
+		t.Errorf("nested handler saw %q; want %q", nestedParent, want)
 	}
-	if got, want := first.take(), second.take(); !slices.Equal(got, want) || len(got) != 6 {
-		t.Errorf("observers saw\n%q\nand\n%q\nwant the same 6 lines", got, want)
+	// The keeper's event is a copy that keeps its call's context after the
+	// next handler ran, as an Async queue needs; Emit returns the original.
+	if kept == e || kept.ID != e.ID || kept.Context().Value(ctxKeyObserved{}) != "second handler keeper" {
+		t.Errorf("kept event %p (context %v); want a copy of %p with the keeper's context", kept, kept.Context().Value(ctxKeyObserved{}), e)
 	}
-	if e.Context().Value(bus.CtxKeyTxID) != e.TxID {
+	if got := e.Context().Value(ctxKeyObserved{}); got != "second emit "+e.ID {
+		t.Errorf("the returned event's context holds %v; want the Emit's", got)
+	}
+	if got, want := first.take(), second.take(); !slices.Equal(got, want) || len(got) != 7 {
+		t.Errorf("observers saw\n%q\nand\n%q\nwant the same 7 lines", got, want)
+	}
+	if e.Context().Value(bus.CtxKeyTxID) != e.TxID || kept.Context().Value(bus.CtxKeyTxID) != e.TxID {
 		t.Errorf("Event.Context() lost the TxID")
 	}
 }
@@ -209,7 +225,8 @@ func TestEmitAllocationsWithObserver(t *testing.T) {
 
 type nopObserver struct{}
 
-func (nopObserver) EmitStart(ctx context.Context, _ *bus.Event) context.Context { return ctx }
+func (nopObserver) EmitStart(ctx context.Context, _ *bus.Event) context.Context      { return ctx }
+func (nopObserver) HandlerStart(context.Context, *bus.Event, string) context.Context { return nil }
 func (nopObserver) HandlerDone(context.Context, *bus.Event, string, time.Time, time.Duration, error) {
 }
 func (nopObserver) EmitDone(context.Context, *bus.Event, error) {}

@@ -12,23 +12,22 @@
 // messaging.system "gobus". Each Emit is a producer span, "send TOPIC", a
 // child of the span in the context given to Emit. Each handler call is a
 // consumer span, "process TOPIC", a child of the Emit's span, with the
-// handler's key in bus.handler.key; it is recorded when the call returns,
-// with the call's start and duration as the bus measured them. A handler
-// that returns an error or panics sets its span's status, and the Emit's,
-// to Error, and records the error. Spans carry the topic
+// handler's key in bus.handler.key, from the call's start to its end. A
+// handler that returns an error or panics sets its span's status, and the
+// Emit's, to Error, and records the error. Spans carry the topic
 // (messaging.destination.name), the event ID (messaging.message.id) and
 // the TxID (bus.tx_id).
 //
-// All handlers of one Emit share one *bus.Event, and with it one context:
-// [bus.Event.Context] carries the Emit's span. Whatever a handler does with
-// it, such as emitting further events, hangs under the Emit's span, next
-// to the handlers' own spans. A handler that wants a span of its own for
-// its work starts one from e.Context().
+// A handler's [bus.Event.Context] carries its own span, so whatever it
+// does with it, such as emitting further events, hangs under that span: a
+// trace shows which handler caused which event.
 //
-// An event that arrives from another node through natsbus, with
-// ExtractHeader set, is emitted with the remote Emit's span as parent: its
-// span is then a consumer span, "receive TOPIC", in the remote trace, and
-// the local handlers' spans hang under it.
+// natsbus's outbound handler (its key begins with "natsbus:") is a
+// publish: a producer span, "publish TOPIC", with messaging.system "nats"
+// and messaging.operation.name "publish". With InjectHeader set on the
+// publishing node and ExtractHeader on the receiving one, the remote
+// node's Emit of the event is a consumer span, "receive TOPIC", under that
+// publish span, in the same trace, and its handlers' spans hang under it.
 //
 // # Metrics
 //
@@ -41,6 +40,7 @@ package busotel
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,11 +63,12 @@ const (
 )
 
 var (
-	keySystem      = attribute.Key("messaging.system")
-	keyOperation   = attribute.Key("messaging.operation.type")
-	keyDestination = attribute.Key("messaging.destination.name")
-	keyMessageID   = attribute.Key("messaging.message.id")
-	keyErrorType   = attribute.Key("error.type")
+	keySystem        = attribute.Key("messaging.system")
+	keyOperation     = attribute.Key("messaging.operation.type")
+	keyOperationName = attribute.Key("messaging.operation.name")
+	keyDestination   = attribute.Key("messaging.destination.name")
+	keyMessageID     = attribute.Key("messaging.message.id")
+	keyErrorType     = attribute.Key("error.type")
 )
 
 // Observer is a [bus.Observer] that records spans and metrics. Create it
@@ -115,6 +116,11 @@ func New(opts ...Option) (*Observer, error) {
 	return o, nil
 }
 
+// emitSpanKey holds, in the context an Observer's EmitStart returns, the
+// Emit's span, so that its handler spans find their parent when another
+// observer's span is the current one.
+type emitSpanKey struct{ o *Observer }
+
 // EmitStart starts the Emit's span and counts the event. It implements
 // [bus.Observer].
 func (o *Observer) EmitStart(ctx context.Context, e *bus.Event) context.Context {
@@ -122,7 +128,7 @@ func (o *Observer) EmitStart(ctx context.Context, e *bus.Event) context.Context 
 	if trace.SpanContextFromContext(ctx).IsRemote() {
 		kind, op = trace.SpanKindConsumer, "receive"
 	}
-	ctx, _ = o.tracer.Start(ctx, op+" "+e.Topic, trace.WithSpanKind(kind), trace.WithAttributes(
+	ctx, span := o.tracer.Start(ctx, op+" "+e.Topic, trace.WithSpanKind(kind), trace.WithAttributes(
 		keySystem.String("gobus"),
 		keyOperation.String(op),
 		keyDestination.String(e.Topic),
@@ -130,29 +136,43 @@ func (o *Observer) EmitStart(ctx context.Context, e *bus.Event) context.Context 
 		KeyTxID.String(e.TxID),
 	))
 	o.emitted.Add(ctx, 1, metric.WithAttributes(keyDestination.String(e.Topic)))
-	return ctx
+	return context.WithValue(ctx, emitSpanKey{o}, span)
 }
 
-// HandlerDone records the handler call's span and metrics. It implements
-// [bus.Observer].
-func (o *Observer) HandlerDone(ctx context.Context, e *bus.Event, key string, start time.Time, took time.Duration, err error) {
-	_, span := o.tracer.Start(ctx, "process "+e.Topic,
-		trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithTimestamp(start),
+// HandlerStart starts the handler call's span, a child of the Emit's. It
+// implements [bus.Observer].
+func (o *Observer) HandlerStart(ctx context.Context, e *bus.Event, key string) context.Context {
+	if parent, ok := ctx.Value(emitSpanKey{o}).(trace.Span); ok && trace.SpanContextFromContext(ctx).SpanID() != parent.SpanContext().SpanID() {
+		ctx = trace.ContextWithSpan(ctx, parent) // another observer's span is the current one
+	}
+	kind, system, op, name := trace.SpanKindConsumer, "gobus", "process", "process"
+	if strings.HasPrefix(key, "natsbus:") {
+		kind, system, op, name = trace.SpanKindProducer, "nats", "send", "publish"
+	}
+	ctx, _ = o.tracer.Start(ctx, name+" "+e.Topic,
+		trace.WithSpanKind(kind),
 		trace.WithAttributes(
-			keySystem.String("gobus"),
-			keyOperation.String("process"),
+			keySystem.String(system),
+			keyOperation.String(op),
+			keyOperationName.String(name),
 			keyDestination.String(e.Topic),
 			keyMessageID.String(e.ID),
 			KeyTxID.String(e.TxID),
 			KeyHandler.String(key),
 		))
+	return ctx
+}
+
+// HandlerDone ends the handler call's span and records its metrics. It
+// implements [bus.Observer].
+func (o *Observer) HandlerDone(ctx context.Context, e *bus.Event, key string, start time.Time, took time.Duration, err error) {
+	span := trace.SpanFromContext(ctx)
 	attrs := o.attrsOf(key)
 	if err != nil {
 		fail(span, err)
 		o.failures.Add(ctx, 1, attrs, metric.WithAttributes(keyErrorType.String(errorType(err))))
 	}
-	span.End(trace.WithTimestamp(start.Add(took)))
+	span.End()
 	o.calls.Add(ctx, 1, attrs)
 	o.duration.Record(ctx, took.Seconds(), attrs)
 }

@@ -19,7 +19,10 @@ func TestMain(m *testing.M) {
 
 // TestTraceAcrossNodes runs two nodes, each with its own bus, bridge and
 // Observer, on an embedded NATS server: an order emitted on A is handled
-// on B, and the spans of both nodes form one trace.
+// on B, and the spans of both nodes form one trace that tells the causal
+// story: A's Emit, its bridge's publish under it, B's receive under the
+// publish, B's handler under the receive, and the invoice that handler
+// emits under the handler.
 func TestTraceAcrossNodes(t *testing.T) {
 	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
 	if err != nil {
@@ -60,7 +63,13 @@ func TestTraceAcrossNodes(t *testing.T) {
 	a := node("a", telA, "order", "")
 	b := node("b", telB, "", "order")
 	handled := make(chan *bus.Event, 1)
-	b.RegisterHandler("billing", &bus.Handler{Matcher: "order", Handle: func(e *bus.Event) { handled <- e }})
+	b.RegisterTopics("invoice.created")
+	b.RegisterHandler("billing", &bus.Handler{Matcher: "order", Handle: func(e *bus.Event) {
+		if _, err := b.Emit(e.Context(), "invoice.created", "I-1"); err != nil {
+			t.Error(err)
+		}
+		handled <- e
+	}})
 
 	e, err := a.Emit(context.Background(), "order.created", "A-1")
 	if err != nil {
@@ -76,16 +85,23 @@ func TestTraceAcrossNodes(t *testing.T) {
 	}
 	// B's spans end when its Emit returns, just after the handler.
 	deadline := time.Now().Add(5 * time.Second)
-	for len(telB.spans.Ended()) < 2 && time.Now().Before(deadline) {
+	for len(telB.spans.Ended()) < 3 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 
 	sendA := find(t, telA.spans.Ended(), "send order.created", nil)
-	find(t, telA.spans.Ended(), "process order.created", withHandler("natsbus:a"))
+	publishA := find(t, telA.spans.Ended(), "publish order.created", withHandler("natsbus:a"))
 	receiveB := find(t, telB.spans.Ended(), "receive order.created", nil)
 	processB := find(t, telB.spans.Ended(), "process order.created", withHandler("billing"))
-	checkParent(t, receiveB, sendA)
+	invoiceB := find(t, telB.spans.Ended(), "send invoice.created", nil)
+	checkParent(t, publishA, sendA)
+	checkParent(t, receiveB, publishA)
 	checkParent(t, processB, receiveB)
+	checkParent(t, invoiceB, processB)
+	if publishA.SpanKind() != trace.SpanKindProducer || attr(publishA, "messaging.system") != "nats" || attr(publishA, "messaging.operation.name") != "publish" {
+		t.Errorf("A's publish span: kind %v, system %q, operation %q; want a producer, nats, publish",
+			publishA.SpanKind(), attr(publishA, "messaging.system"), attr(publishA, "messaging.operation.name"))
+	}
 	if receiveB.SpanKind() != trace.SpanKindConsumer || !receiveB.Parent().IsRemote() {
 		t.Errorf("B's span: kind %v, remote parent %v; want consumer with a remote parent", receiveB.SpanKind(), receiveB.Parent().IsRemote())
 	}

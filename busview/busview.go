@@ -79,6 +79,10 @@ func (v *View) EmitStart(ctx context.Context, e *bus.Event) context.Context {
 	return ctx
 }
 
+// HandlerStart adds nothing to the call's context. It implements
+// [bus.Observer].
+func (v *View) HandlerStart(context.Context, *bus.Event, string) context.Context { return nil }
+
 // HandlerDone counts a handler call. It implements [bus.Observer].
 func (v *View) HandlerDone(_ context.Context, _ *bus.Event, key string, _ time.Time, took time.Duration, err error) {
 	v.mu.Lock()

@@ -57,36 +57,34 @@ func parseEvent(header map[string][]string, data []byte) (wireEvent, error) {
 	return parseStructured(data)
 }
 
+// binaryAttrs are the headers parseBinary reads, in the order of its
+// values.
+var binaryAttrs = [...]string{ceSpecVersion, ceID, ceSource, ceType, ceTime, ceTxID, ceDataContentType}
+
 func parseBinary(header map[string][]string, data []byte) (wireEvent, error) {
-	attr := func(key string) (string, error) {
-		v, err := unescape(first(header, key))
-		if err != nil {
-			return "", fmt.Errorf("header %s: %w", key, err)
-		}
-		return v, nil
-	}
-	var w wireEvent
-	var version, stamp string
-	var err error
-	for _, a := range []struct {
-		key string
-		v   *string
-	}{{ceSpecVersion, &version}, {ceID, &w.id}, {ceSource, &w.source}, {ceType, &w.topic}, {ceTime, &stamp}, {ceTxID, &w.txID}, {ceDataContentType, &w.contentType}} {
-		if *a.v, err = attr(a.key); err != nil {
-			return wireEvent{}, err
+	var v [len(binaryAttrs)]string
+	for i, key := range binaryAttrs {
+		var err error
+		if v[i], err = unescape(first(header, key)); err != nil {
+			return wireEvent{}, fmt.Errorf("header %s: %w", key, err)
 		}
 	}
+	w := wireEvent{id: v[1], source: v[2], topic: v[3], txID: v[5], contentType: v[6], data: data}
 	if w.contentType == "" {
 		w.contentType = first(header, contentType)
 	}
-	w.data = data
-	return w, w.check(version, stamp, "header "+ceTime)
+	var err error
+	w.time, err = w.check(v[0], v[4], "header "+ceTime)
+	return w, err
 }
 
 func parseStructured(data []byte) (wireEvent, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(data, &fields); err != nil || fields == nil {
 		return wireEvent{}, errors.New("not a CloudEvent: no ce-specversion header, and the payload is not a JSON object")
+	}
+	if _, ok := fields["specversion"]; !ok {
+		return wireEvent{}, errors.New("not a CloudEvent: no ce-specversion header, and the payload has no specversion")
 	}
 	// Attribute names are exact: encoding/json would match "ID" to "id".
 	str := func(name string) (string, error) {
@@ -130,29 +128,30 @@ func parseStructured(data []byte) (wireEvent, error) {
 	case hasData:
 		w.data = raw
 	}
-	return w, w.check(version, stamp, "attribute time")
+	w.time, err = w.check(version, stamp, "attribute time")
+	return w, err
 }
 
-// check verifies the attributes CloudEvents requires and sets the time.
-func (w *wireEvent) check(version, stamp, timeName string) error {
+// check verifies the attributes CloudEvents requires, and returns the
+// time stamp says (zero when it is empty).
+func (w *wireEvent) check(version, stamp, timeName string) (time.Time, error) {
 	switch {
 	case version != "1.0":
-		return fmt.Errorf("specversion %q; want 1.0", version)
+		return time.Time{}, fmt.Errorf("specversion %q; want 1.0", version)
 	case w.id == "":
-		return errors.New("no id")
+		return time.Time{}, errors.New("no id")
 	case w.source == "":
-		return errors.New("no source")
+		return time.Time{}, errors.New("no source")
 	case w.topic == "":
-		return errors.New("no type")
+		return time.Time{}, errors.New("no type")
+	case stamp == "":
+		return time.Time{}, nil
 	}
-	if stamp != "" {
-		t, err := time.Parse(time.RFC3339Nano, stamp)
-		if err != nil {
-			return fmt.Errorf("%s %q is not an RFC 3339 time", timeName, stamp)
-		}
-		w.time = t
+	t, err := time.Parse(time.RFC3339Nano, stamp)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s %q is not an RFC 3339 time", timeName, stamp)
 	}
-	return nil
+	return t, nil
 }
 
 // first returns the first value of header key, or "".
