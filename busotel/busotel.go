@@ -14,7 +14,9 @@
 // consumer span, "process TOPIC", a child of the Emit's span, with the
 // handler's key in bus.handler.key, from the call's start to its end. A
 // handler that returns an error or panics sets its span's status, and the
-// Emit's, to Error, and records the error. Spans carry the topic
+// Emit's, to Error, records the error, and sets error.type ("error" or
+// "panic"). Spans carry messaging.operation.type and
+// messaging.operation.name, the topic
 // (messaging.destination.name), the event ID (messaging.message.id) and
 // the TxID (bus.tx_id).
 //
@@ -131,6 +133,7 @@ func (o *Observer) EmitStart(ctx context.Context, e *bus.Event) context.Context 
 	ctx, span := o.tracer.Start(ctx, op+" "+e.Topic, trace.WithSpanKind(kind), trace.WithAttributes(
 		keySystem.String("gobus"),
 		keyOperation.String(op),
+		keyOperationName.String(op),
 		keyDestination.String(e.Topic),
 		keyMessageID.String(e.ID),
 		KeyTxID.String(e.TxID),
@@ -206,9 +209,12 @@ func (o *Observer) attrsOf(key string) metric.MeasurementOption {
 	return a.(metric.MeasurementOption)
 }
 
+// fail marks span as failed, as the conventions ask: Error status with
+// the message, error.type, and the error recorded as an exception event.
 func fail(span trace.Span, err error) {
 	span.RecordError(err)
 	span.SetStatus(codes.Error, err.Error())
+	span.SetAttributes(keyErrorType.String(errorType(err)))
 }
 
 // errorType is the error.type of a handler's failure.

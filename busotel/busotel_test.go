@@ -129,7 +129,7 @@ func TestSpans(t *testing.T) {
 		t.Errorf("send span: kind %v, status %v; want producer, error", send.SpanKind(), send.Status())
 	}
 	for key, want := range map[attribute.Key]string{
-		"messaging.system": "gobus", "messaging.operation.type": "send",
+		"messaging.system": "gobus", "messaging.operation.type": "send", "messaging.operation.name": "send", "error.type": "panic",
 		"messaging.destination.name": "order.created", "messaging.message.id": e.ID, busotel.KeyTxID: e.TxID,
 	} {
 		if got := attr(send, key); got != want {
@@ -141,16 +141,23 @@ func TestSpans(t *testing.T) {
 		key        string
 		wantStatus codes.Code
 		wantError  string
+		wantType   string // error.type
 	}{
-		{"mailer", codes.Unset, ""},
-		{"ledger", codes.Error, `bus: handler "ledger" failed: declined`},
-		{"fragile", codes.Error, `bus: handler "fragile" panicked: oops`},
+		{"mailer", codes.Unset, "", ""},
+		{"ledger", codes.Error, `bus: handler "ledger" failed: declined`, "error"},
+		{"fragile", codes.Error, `bus: handler "fragile" panicked: oops`, "panic"},
 	}
 	for _, tt := range tests {
 		s := find(t, spans, "process order.created", withHandler(tt.key))
 		checkParent(t, s, send)
 		if s.SpanKind() != trace.SpanKindConsumer || s.Status().Code != tt.wantStatus || s.Status().Description != tt.wantError {
 			t.Errorf("%s span: kind %v, status %+v; want consumer, %v %q", tt.key, s.SpanKind(), s.Status(), tt.wantStatus, tt.wantError)
+		}
+		if got := attr(s, "error.type"); got != tt.wantType {
+			t.Errorf("%s span error.type = %q; want %q", tt.key, got, tt.wantType)
+		}
+		if got := attr(s, "messaging.operation.name"); got != "process" {
+			t.Errorf("%s span messaging.operation.name = %q; want process", tt.key, got)
 		}
 		if got := attr(s, "messaging.message.id"); got != e.ID {
 			t.Errorf("%s span message id = %q; want %q", tt.key, got, e.ID)

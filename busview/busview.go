@@ -36,7 +36,8 @@ const maxData = 200
 // View is a [bus.Observer] that keeps what its page shows. Create it with
 // [New]. It is safe for concurrent use. Observing takes a mutex once per
 // handler call and twice per Emit, and formats the event's data once per
-// Emit.
+// Emit. A View attached to several buses counts their events together;
+// give each bus a View of its own.
 type View struct {
 	mu       sync.Mutex
 	topics   map[string]uint64

@@ -297,8 +297,9 @@ func (c *Config) setDefaults() error {
 // finished and acknowledged, and the messages the client had fetched but
 // not handled are negatively acknowledged, so that the server delivers
 // them again at once, to another node of the group or to this one when it
-// comes back. Close returns when all that is done, or when ctx is done. It
-// does not close the connection.
+// comes back. Close returns when all that is done and every goroutine the
+// bridge started has returned, or, when ctx is done first, with ctx's
+// error naming what is still running. It does not close the connection.
 func (br *Bridge) Close(ctx context.Context) error {
 	br.closeOnce.Do(func() {
 		br.bus.DeregisterHandler(br.key)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,7 @@ type receiver struct {
 	batch int           // current buffer size
 
 	done chan struct{} // closed when the loop has returned
+	g    group         // the loop, and the goroutines that run beside it
 }
 
 func (br *Bridge) startReceiver(ctx context.Context, stream jetstream.Stream) (*receiver, error) {
@@ -53,11 +55,11 @@ func (br *Bridge) startReceiver(ctx context.Context, stream jetstream.Stream) (*
 		r.cancel()
 		return nil, err
 	}
-	go r.every(br.cfg.AckWait/3, r.signalProgress)
+	r.g.Go("progress signals", func() { r.every(br.cfg.AckWait/3, r.signalProgress) })
 	// Watching waits for the server, and neither handling nor progress
 	// signals should: it has a goroutine of its own.
-	go r.every(pruneInterval, r.watch)
-	go r.loop(iter)
+	r.g.Go("consumer watch", func() { r.every(pruneInterval, r.watch) })
+	r.g.Go("receive loop", func() { r.loop(iter) })
 	return r, nil
 }
 
@@ -133,8 +135,8 @@ func same(have, want jetstream.ConsumerConfig) bool {
 	if have.FilterSubject != "" {
 		filters = []string{have.FilterSubject}
 	}
-	return fmt.Sprint(filters) == fmt.Sprint(want.FilterSubjects) && have.AckWait == want.AckWait &&
-		have.MaxDeliver == want.MaxDeliver && fmt.Sprint(have.BackOff) == fmt.Sprint(want.BackOff) &&
+	return slices.Equal(filters, want.FilterSubjects) && have.AckWait == want.AckWait &&
+		have.MaxDeliver == want.MaxDeliver && slices.Equal(have.BackOff, want.BackOff) &&
 		have.MaxAckPending == want.MaxAckPending && have.AckPolicy == want.AckPolicy
 }
 
@@ -382,7 +384,8 @@ func (r *receiver) signalProgress() {
 }
 
 // stop stops receiving: the message being handled is finished, the rest
-// negatively acknowledged.
+// negatively acknowledged. It returns once the loop and the goroutines
+// beside it have returned, or with ctx's error naming those still running.
 func (r *receiver) stop(ctx context.Context) error {
 	r.cancel()
 	r.mu.Lock()
@@ -390,12 +393,10 @@ func (r *receiver) stop(ctx context.Context) error {
 		r.iter.Drain()
 	}
 	r.mu.Unlock()
-	select {
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := r.g.wait(ctx); err != nil {
+		return fmt.Errorf("natsbus: stop consumer %s: %w", r.name, err)
 	}
+	return nil
 }
 
 // handle emits the event msg carries on the local bus, then acknowledges

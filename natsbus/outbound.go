@@ -38,7 +38,8 @@ func (br *Bridge) publish(e *bus.Event) error {
 		return err
 	}
 	defer br.recycle(o)
-	o.giveUp = time.Now().Add(br.cfg.PublishTimeout)
+	o.sent = time.Now()
+	o.giveUp = o.sent.Add(br.cfg.PublishTimeout)
 	if err := br.store(ctx, o); err != nil {
 		return err
 	}
@@ -54,7 +55,8 @@ type outgoing struct {
 	msg       nats.Msg
 	values    [8]string // backing the header values, one slice each
 	id, topic string
-	giveUp    time.Time // retries stop here, PublishTimeout after the publish was sent
+	sent      time.Time // when the first attempt was sent
+	giveUp    time.Time // retries stop here, PublishTimeout after sent
 	first     bool      // no attempt was made yet: a duplicate means not stored
 	err       error     // set when the stream refused the first attempt
 
@@ -212,7 +214,7 @@ func (br *Bridge) store(ctx context.Context, o *outgoing) error {
 		}
 		br.failover.failed(err)
 		if time.Now().Add(wait).After(o.giveUp) {
-			waited := time.Since(o.giveUp.Add(-br.cfg.PublishTimeout)).Round(time.Millisecond)
+			waited := time.Since(o.sent).Round(time.Millisecond)
 			return fmt.Errorf("%w: event %s on %s, after %v and %d attempts; the last: %v",
 				ErrTimeout, o.id, o.topic, waited, attempts, err)
 		}

@@ -2,6 +2,7 @@ package natsbus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -37,7 +38,9 @@ type pipeline struct {
 	inFlight       map[uint64]*outgoing // awaiting their acknowledgement, by seq
 	oldest, newest *outgoing            // unsettled, in submission order
 	submitted      uint64
-	failures       []failure
+	failures       []failure // not yet returned by Flush, at most maxKeptFailures
+	dropped        uint64    // failures beyond the bound, not yet counted by Flush
+	droppedLast    uint64    // the submission order of the latest of them
 	closed         bool
 	quitOnce       sync.Once
 }
@@ -48,7 +51,8 @@ type pipeline struct {
 const ackTimeout = 2 * time.Second
 
 // maxKeptFailures bounds the failures kept for Flush, should nobody call
-// it: Flush returns the earliest, and every failure reaches OnError anyway.
+// it: Flush returns the kept ones and counts the others, and every failure
+// reaches OnError anyway.
 const maxKeptFailures = 1024
 
 type failure struct {
@@ -89,7 +93,8 @@ func (p *pipeline) submit(ctx context.Context, o *outgoing) error {
 	case <-p.br.closing:
 		return closed()
 	}
-	o.giveUp = time.Now().Add(p.br.cfg.PublishTimeout)
+	o.sent = time.Now()
+	o.giveUp = o.sent.Add(p.br.cfg.PublishTimeout)
 	p.mu.Lock()
 	if p.closed { // Close began after the window had room
 		p.mu.Unlock()
@@ -167,7 +172,7 @@ func (p *pipeline) expire(t time.Time) {
 		if p.inFlight[o.seq] != o {
 			continue // with the retrier already
 		}
-		if !o.giveUp.Before(t.Add(p.br.cfg.PublishTimeout)) { // sent at or after t
+		if !o.sent.Before(t) {
 			break // the rest were sent later
 		}
 		delete(p.inFlight, o.seq)
@@ -246,8 +251,13 @@ func (p *pipeline) settle(o *outgoing, err error) {
 	} else {
 		p.newest = o.prev
 	}
-	if err != nil && len(p.failures) < maxKeptFailures {
+	switch {
+	case err == nil:
+	case len(p.failures) < maxKeptFailures:
 		p.failures = append(p.failures, failure{o.seq, err})
+	default:
+		p.dropped++
+		p.droppedLast = max(p.droppedLast, o.seq)
 	}
 	last := p.closed && p.oldest == nil
 	p.cond.Broadcast()
@@ -260,7 +270,7 @@ func (p *pipeline) settle(o *outgoing, err error) {
 }
 
 // flush waits until every publish submitted before the call is settled,
-// and returns the first failure among them not returned before.
+// and returns every failure among them that no Flush returned before.
 func (p *pipeline) flush(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() {
 		p.mu.Lock()
@@ -281,13 +291,28 @@ func (p *pipeline) flush(ctx context.Context) error {
 		}
 		p.cond.Wait()
 	}
-	for i, f := range p.failures {
+	var errs []error
+	kept := p.failures[:0]
+	for _, f := range p.failures {
 		if f.seq <= target {
-			p.failures = append(p.failures[:i:i], p.failures[i+1:]...)
-			return f.err
+			errs = append(errs, f.err)
+		} else {
+			kept = append(kept, f) // submitted after the call: a later Flush's
 		}
 	}
-	return nil
+	clear(p.failures[len(kept):])
+	p.failures = kept
+	if p.dropped > 0 && p.droppedLast <= target {
+		errs = append(errs, fmt.Errorf("natsbus: %d more publishes failed, beyond the %d failures kept for Flush; each went to OnError", p.dropped, maxKeptFailures))
+		p.dropped = 0
+	}
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return fmt.Errorf("natsbus: flush: %d publishes failed:\n%w", len(errs), errors.Join(errs...))
 }
 
 // close refuses new publishes, flushes, and stops the retrier once nothing
@@ -304,15 +329,17 @@ func (p *pipeline) close(ctx context.Context) error {
 	select {
 	case <-p.done:
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("natsbus: close: %w; still running: the retrier", ctx.Err())
 	}
 	return err
 }
 
-// Flush returns once every event emitted before the call is stored in the
-// stream, or returns the first failure among them not returned before, or
-// ctx's error. It returns nil at once in confirm mode, where Emit itself
-// waits.
+// Flush returns once every event emitted before the call is settled:
+// nil if all of them are stored in the stream; otherwise every failure
+// among them that no Flush returned before, joined (errors.Is finds each
+// one's cause), and beyond the 1024 failures kept, their count; or ctx's
+// error. Several callers may flush at once: each failure goes to one of
+// them. It returns nil at once in confirm mode, where Emit itself waits.
 func (br *Bridge) Flush(ctx context.Context) error {
 	if br.out == nil {
 		return nil
