@@ -39,18 +39,19 @@ type AsyncStats struct {
 	Dropped  uint64 // events refused: queue full until the emit's context was done, or closed
 }
 
-// Async runs a handler off the emitting goroutine: its Handle method queues
-// the event for a pool of worker goroutines and returns. Register it like
-// any handler:
+// Async runs a handler off the emitting goroutine: its HandleErr method
+// queues the event for a pool of worker goroutines and returns. Register it
+// like any handler that can fail:
 //
 //	mailer := bus.NewAsync("mailer", sendMail, &bus.AsyncOptions{Workers: 4})
-//	b.RegisterHandler("mailer", &bus.Handler{Matcher: "^user\\.", Handle: mailer.Handle})
+//	b.RegisterHandler("mailer", &bus.Handler{Matcher: "^user\\.", HandleErr: mailer.HandleErr})
 //	defer mailer.Close(ctx)
 //
 // No event is lost silently. One that cannot be queued (the queue stayed
 // full until the emit's context was done, or the handler was closed) is
 // counted in Stats, passed to OnError, and reported to the emitter: Emit
-// returns a [*PanicError] for the handler's key that unwraps to the reason.
+// returns a [*HandlerError] for the handler's key that unwraps to the
+// reason; an overload is an error, not a panic with a stack trace.
 // An error the handler returns is counted and passed to OnError as a
 // [*HandlerError]; a panic is recovered on the worker, counted and passed to
 // OnError as a *PanicError. Either way the worker goes on.
@@ -131,16 +132,16 @@ func NewAsync[F func(*Event) | func(*Event) error](key string, handle F, opts *A
 	return a
 }
 
-// Handle queues e for the workers. It blocks while the queue is full, until
-// there is room or e's context is done. Use it as a [Handler]'s Handle
-// func: when e cannot be queued, it reports so to Emit by panicking with an
-// error, which the bus recovers.
-func (a *Async) Handle(e *Event) {
+// HandleErr queues e for the workers. It blocks while the queue is full,
+// until there is room or e's context is done, and returns why when e
+// cannot be queued. Use it as a [Handler]'s HandleErr func.
+func (a *Async) HandleErr(e *Event) error {
 	if err := a.enqueue(e); err != nil {
 		a.dropped.Add(1)
 		a.report(e, err)
-		panic(err) // recovered by the bus: Emit returns it as a *PanicError
+		return err
 	}
+	return nil
 }
 
 func (a *Async) enqueue(e *Event) error {

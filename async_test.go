@@ -34,7 +34,7 @@ func checkNoAsyncGoroutines(t *testing.T) {
 func asyncBus(t *testing.T, a *bus.Async) *bus.Bus {
 	t.Helper()
 	b, _ := newBus(t, "t")
-	mustRegister(t, b, "async", &bus.Handler{Matcher: "t", Handle: a.Handle})
+	mustRegister(t, b, "async", &bus.Handler{Matcher: "t", HandleErr: a.HandleErr})
 	return b
 }
 
@@ -139,9 +139,12 @@ func TestAsyncBackPressureStopsAtContextDone(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	e, err := b.Emit(ctx, "t", 3) // blocks on the full queue until ctx is done
-	var pe *bus.PanicError
-	if e == nil || !errors.As(err, &pe) || pe.Key != "async" || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Emit on a full queue = %v, %v; want the event and a *PanicError wrapping DeadlineExceeded", e, err)
+	var he *bus.HandlerError
+	if e == nil || !errors.As(err, &he) || he.Key != "async" || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Emit on a full queue = %v, %v; want the event and a *HandlerError wrapping DeadlineExceeded", e, err)
+	}
+	if pe := (*bus.PanicError)(nil); errors.As(err, &pe) {
+		t.Errorf("Emit on a full queue = %v; want an error, not a panic", err)
 	}
 	close(release)
 	if err := a.Close(context.Background()); err != nil {

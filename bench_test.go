@@ -281,7 +281,7 @@ func BenchmarkAsync(b *testing.B) {
 		bs, _ := benchBus(b, 0, "", "order.created")
 		a := bus.NewAsync("async", work, &bus.AsyncOptions{Workers: workers, QueueSize: 4096})
 		b.Cleanup(func() { a.Close(context.Background()) })
-		if err := bs.RegisterHandler("async", &bus.Handler{Matcher: ".*", Handle: a.Handle}); err != nil {
+		if err := bs.RegisterHandler("async", &bus.Handler{Matcher: ".*", HandleErr: a.HandleErr}); err != nil {
 			b.Fatal(err)
 		}
 		return bs, a

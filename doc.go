@@ -89,8 +89,8 @@
 // A handler that panics does not panic the emitter either: the bus recovers
 // it, and Emit returns a [*PanicError] naming the handler's key and the
 // panic value, unwrapping to it if it is an error. The bus stays usable.
-// [Typed] and [Async.Handle], whose funcs return nothing, report data of the
-// wrong type and events they cannot queue this way.
+// [Typed] and [Async.HandleErr] are HandleErr funcs: data of the wrong type
+// and events that cannot be queued come back as errors, not panics.
 //
 // # Observing
 //
@@ -117,6 +117,8 @@
 // Registering a topic or a handler matches it against every registered
 // handler or topic; topics that do not contain a matcher's literal prefix
 // are rejected without running the regular expression. Beyond that, a
-// registration copies only the subscriber lists of the topics it changes,
-// and the topic index grows by doubling. See BenchmarkRegister.
+// registration copies only the subscriber lists of the topics it changes;
+// the topic index is copied only when more than half its slots are used,
+// into a table with four slots per live topic, so that copying costs a
+// constant amount per registered topic. See BenchmarkRegister.
 package bus

@@ -19,7 +19,7 @@ func ExampleAsync() {
 		thumbnails.Add(1) // stands for slow work
 	}, &bus.AsyncOptions{Workers: 4, QueueSize: 100})
 	defer resizer.Close(context.Background())
-	b.RegisterHandler("resizer", &bus.Handler{Matcher: "^image\\.", Handle: resizer.Handle})
+	b.RegisterHandler("resizer", &bus.Handler{Matcher: "^image\\.", HandleErr: resizer.HandleErr})
 
 	for range 10 {
 		b.Emit(context.Background(), "image.uploaded", "cat.png")
@@ -44,7 +44,7 @@ func ExampleTyped() {
 	b.RegisterTopics("payment.captured")
 	b.RegisterHandler("ledger", &bus.Handler{
 		Matcher: "^payment\\.",
-		Handle: bus.Typed(func(e *bus.Event, p Payment) {
+		HandleErr: bus.Typed(func(e *bus.Event, p Payment) {
 			fmt.Printf("ledger: %s paid %d cents\n", p.Order, p.Cents)
 		}),
 	})
@@ -54,7 +54,7 @@ func ExampleTyped() {
 	fmt.Println(err)
 	// Output:
 	// ledger: A-7 paid 1250 cents
-	// bus: handler "ledger" panicked: bus: wrong data type: handler takes bus_test.Payment, event 2 on payment.captured carries string
+	// bus: handler "ledger" failed: bus: wrong data type: handler takes bus_test.Payment, event 2 on payment.captured carries string
 }
 
 // User is the data of the user events in these examples.
@@ -70,7 +70,7 @@ func ExampleNewAsync() {
 	u := User{Name: "ada"}
 
 	mailer := bus.NewAsync("mailer", sendMail, &bus.AsyncOptions{Workers: 4, QueueSize: 256})
-	b.RegisterHandler("mailer", &bus.Handler{Matcher: `^user\.`, Handle: mailer.Handle})
+	b.RegisterHandler("mailer", &bus.Handler{Matcher: `^user\.`, HandleErr: mailer.HandleErr})
 
 	b.Emit(ctx, "user.signed_up", u)
 	mailer.Wait(ctx)  // join point: every event queued so far is handled

@@ -62,7 +62,7 @@ func (m *billing) Init(b *bus.Bus) error {
 	if err := b.RegisterTopics("invoice.created"); err != nil {
 		return err
 	}
-	return b.RegisterHandler("billing", &bus.Handler{Matcher: `^order\.placed$`, Handle: m.worker.Handle})
+	return b.RegisterHandler("billing", &bus.Handler{Matcher: `^order\.placed$`, HandleErr: m.worker.HandleErr})
 }
 
 func (m *billing) Start(context.Context) error { return nil }

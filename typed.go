@@ -97,23 +97,24 @@ func (t *Topic[T]) HandleErr(key string, handle func(e *Event, data T) error) er
 	}}, t.name)
 }
 
-// Typed adapts handle, which takes the event's data as a T, to a Handle
-// func. When an event's Data is not a T, handle is not called and the
-// emitter learns of it: Emit returns a [*PanicError] for the handler's key
-// that unwraps to an error wrapping [ErrDataType] and naming both types. Nil
-// Data is passed as the zero T if T is an interface, pointer, map, slice,
-// channel or func type, and refused otherwise.
+// Typed adapts handle, which takes the event's data as a T, to a
+// HandleErr func. When an event's Data is not a T, handle is not called
+// and the emitter learns of it: Emit returns a [*HandlerError] for the
+// handler's key that wraps [ErrDataType] and names both types. Nil Data is
+// passed as the zero T if T is an interface, pointer, map, slice, channel
+// or func type, and refused otherwise. [NewAsync] takes it too: a mismatch
+// then goes to the Async's OnError.
 //
-// [Topic.Handle] does the same for the handlers of one topic, and reports
-// a mismatch as a returned error rather than a panic.
-func Typed[T any](handle func(e *Event, data T)) func(*Event) {
+// [Topic.Handle] does the same for the handlers of one topic.
+func Typed[T any](handle func(e *Event, data T)) func(*Event) error {
 	check := dataOf[T]()
-	return func(e *Event) {
+	return func(e *Event) error {
 		data, err := check(e)
 		if err != nil {
-			panic(err) // recovered by the bus, which returns it from Emit
+			return err
 		}
 		handle(e, data)
+		return nil
 	}
 }
 

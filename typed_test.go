@@ -20,11 +20,11 @@ type order struct {
 func TestTyped(t *testing.T) {
 	b, _ := newBus(t, "order.created")
 	var got []order
-	mustRegister(t, b, "orders", &bus.Handler{Matcher: "order", Handle: bus.Typed(func(_ *bus.Event, o order) {
+	mustRegister(t, b, "orders", &bus.Handler{Matcher: "order", HandleErr: bus.Typed(func(_ *bus.Event, o order) {
 		got = append(got, o)
 	})})
 	var ptrs []*order
-	mustRegister(t, b, "pointers", &bus.Handler{Matcher: "order", Handle: bus.Typed(func(_ *bus.Event, o *order) {
+	mustRegister(t, b, "pointers", &bus.Handler{Matcher: "order", HandleErr: bus.Typed(func(_ *bus.Event, o *order) {
 		ptrs = append(ptrs, o)
 	})})
 

@@ -271,7 +271,7 @@ func TestTwoNodesExchangeEvents(t *testing.T) {
 	ordersOnB := collect(t, b.bus, "orders", `^order\.`)
 	invoicesOnA := collect(t, a.bus, "invoices", `^invoice\.`)
 	ordersOnA := collect(t, a.bus, "orders", `^order\.`)
-	if err := b.bus.RegisterHandler("billing", &bus.Handler{Matcher: `^order\.created$`, Handle: bus.Typed(func(e *bus.Event, o Order) {
+	if err := b.bus.RegisterHandler("billing", &bus.Handler{Matcher: `^order\.created$`, HandleErr: bus.Typed(func(e *bus.Event, o Order) {
 		if _, err := b.bus.Emit(e.Context(), "invoice.created", o.Cents); err != nil {
 			t.Errorf("emit invoice: %v", err)
 		}
@@ -291,7 +291,7 @@ func TestTwoNodesExchangeEvents(t *testing.T) {
 	ordersOnB.await(t, events)
 	invoicesOnA.await(t, events)
 	invoicesOnC.await(t, events)
-	time.Sleep(100 * time.Millisecond) // let any duplicate or echo arrive
+	settle(t, a.nc, "a", "b", "c") // any duplicate or echo has arrived
 
 	if calls, distinct := ordersOnB.counts(); calls != events || distinct != events {
 		t.Errorf("B handled %d orders (%d distinct); want %d", calls, distinct, events)
@@ -365,7 +365,7 @@ func TestServerRestartLosesAndDuplicatesNothing(t *testing.T) {
 		t.Fatalf("Emit across the restart: %v", err)
 	}
 	got.await(t, events)
-	time.Sleep(200 * time.Millisecond)
+	settle(t, b.nc, "b")
 	if calls, distinct := got.counts(); calls != events || distinct != events {
 		t.Errorf("B handled %d events (%d distinct); want %d each", calls, distinct, events)
 	}

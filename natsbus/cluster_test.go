@@ -200,7 +200,7 @@ func TestClusterLeaderLoss(t *testing.T) {
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
-			time.Sleep(200 * time.Millisecond) // let a duplicate arrive, if any
+			settle(t, b.nc, "b") // a duplicate has arrived, if any
 			handled.check(t, sent)
 			if st := a.bridge.Stats(); st.Published != events || st.Failed != 0 {
 				t.Errorf("A Stats() = %+v; want %d published, none failed", st, events)

@@ -133,7 +133,8 @@ func TestBadMessagesAreRejectedNotRedelivered(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Nothing pending and nothing awaiting acknowledgement: no redelivery
+	// can follow.
 	if n := len(b.errors()); n != len(errs) {
 		t.Errorf("%d more errors after the first pass: messages were redelivered", n-len(errs))
 	}
@@ -160,7 +161,7 @@ func TestReEmitIsRefusedAsDuplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	got.await(t, 2)
-	time.Sleep(100 * time.Millisecond)
+	settle(t, b.nc, "b")
 	if calls, distinct := got.counts(); calls != 2 || distinct != 2 {
 		t.Errorf("B handled %d events (%d distinct); want 2", calls, distinct)
 	}

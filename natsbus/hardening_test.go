@@ -50,6 +50,28 @@ func consumerInfo(t *testing.T, nc *nats.Conn, name string) *jetstream.ConsumerI
 	return info
 }
 
+// settle waits until each named durable consumer has delivered everything
+// in the stream and has nothing awaiting acknowledgement. A node
+// acknowledges a message after its handlers returned, so a duplicate, an
+// echo or a redelivery has been handled by then, and a test can assert on
+// what arrived instead of sleeping and hoping it was long enough.
+func settle(t *testing.T, nc *nats.Conn, consumers ...string) {
+	t.Helper()
+	js, _ := jetstream.New(nc)
+	for _, name := range consumers {
+		waitFor(t, "consumer "+name+" to settle", func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			cons, err := js.Consumer(ctx, "BUS", name)
+			if err != nil {
+				return false
+			}
+			info, err := cons.Info(ctx)
+			return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		})
+	}
+}
+
 // TestTopicComesFromTheSubject: a client allowed to publish only on
 // bus.audit.> cannot make its messages pass for order events by setting
 // ce-type; the subject decides, and a disagreeing type is refused.
@@ -249,10 +271,12 @@ func TestReceiverRecoversFromDeletedConsumerAndStream(t *testing.T) {
 	emit("2")
 	got.await(t, 2)
 
+	reported := len(b.errors())
 	if err := js.DeleteStream(ctx, "BUS"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // B notices, and retries with back-off
+	// B notices, says so, and retries with back-off.
+	waitFor(t, "B to report the stream's loss", func() bool { return len(b.errors()) > reported })
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BUS", Subjects: []string{"bus.>"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +362,7 @@ func TestSlowHandlersCauseNoRedeliveries(t *testing.T) {
 		}
 	}
 	waitFor(t, "every event", func() bool { return calls.Load() >= events })
-	time.Sleep(100 * time.Millisecond)
+	settle(t, b.nc, "b")
 	info := consumerInfo(t, b.nc, "b")
 	if calls.Load() != events || info.NumRedelivered != 0 || b.bridge.Stats().Duplicates != 0 {
 		t.Errorf("%d calls, %d redelivered, stats %+v; want %d calls and no redelivery", calls.Load(), info.NumRedelivered, b.bridge.Stats(), events)
@@ -417,7 +441,7 @@ func TestGroupsShareAndNodesFanOut(t *testing.T) {
 		n2, _ := g2.counts()
 		return n1+n2 >= events
 	})
-	time.Sleep(100 * time.Millisecond)
+	settle(t, a.nc, "billing", "audit-1", "audit-2")
 	n1, _ := g1.counts()
 	n2, _ := g2.counts()
 	ids := map[string]bool{}
@@ -498,7 +522,7 @@ func TestReplay(t *testing.T) {
 	for i, tt := range tests {
 		nodes[i].await(t, tt.want)
 	}
-	time.Sleep(100 * time.Millisecond)
+	settle(t, connect(t, s.ClientURL()), "replay-new", "replay-all", "replay-since")
 	for i, tt := range tests {
 		if calls, _ := nodes[i].counts(); calls != tt.want {
 			t.Errorf("Replay %s: %d events; want %d", tt.name, calls, tt.want)
@@ -584,7 +608,7 @@ func TestPipelinedLostAcknowledgements(t *testing.T) {
 		t.Errorf("Stats() = %+v; want %d published, none failed", st, events)
 	}
 	got.await(t, events)
-	time.Sleep(100 * time.Millisecond)
+	settle(t, b.nc, "b")
 	if calls, distinct := got.counts(); calls != events || distinct != events {
 		t.Errorf("B handled %d events (%d distinct); want %d each", calls, distinct, events)
 	}

@@ -95,7 +95,7 @@ func run(url string, orders, maxInFlight int, quiet bool) error {
 	}
 	defer shop.close()
 	billing, err := newNode(ctx, url, "billing", 2, `^invoice\.`, `^order\.`, maxInFlight, func(b *bus.Bus) error {
-		return b.RegisterHandler("billing", &bus.Handler{Matcher: `^order\.created$`, Handle: bus.Typed(func(e *bus.Event, o Order) {
+		return b.RegisterHandler("billing", &bus.Handler{Matcher: `^order\.created$`, HandleErr: bus.Typed(func(e *bus.Event, o Order) {
 			printf("billing  got  %-15s id=%s tx=%s from %s: %s, %d cents\n", e.Topic, e.ID, e.TxID, e.Source, o.ID, o.Cents)
 			if _, err := b.Emit(e.Context(), "invoice.created", o.Cents); err != nil {
 				fmt.Println("billing:", err)
