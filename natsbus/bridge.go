@@ -168,10 +168,10 @@ type Bridge struct {
 	closeOnce   sync.Once
 	failover    *failover // moves nc off a server that lost its cluster
 
-	out *pipeline // nil in confirm mode
+	pub publisher // confirm, or a pipeline with MaxInFlight
 	in  *receiver // nil if the node receives nothing
 
-	published, failed, received, own, duplicates, rejected atomic.Uint64
+	received, own, duplicates, rejected atomic.Uint64
 }
 
 var tokenPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
@@ -224,6 +224,7 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 	br := &Bridge{bus: b, nc: nc, js: js, cfg: cfg, publishRE: publish, receiveRE: receive, key: "natsbus:" + cfg.Node,
 		contentType: cfg.Codec.ContentType(), secret: make([]byte, 32), closing: make(chan struct{})}
 	br.failover = &failover{nc: nc, report: br.report}
+	br.pub = &confirm{br: br}
 	stream, err := br.openStream(ctx)
 	if err != nil {
 		return nil, err
@@ -240,7 +241,7 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 			br.Close(ctx)
 			return nil, err
 		}
-		br.out = out
+		br.pub = out
 	}
 	if cfg.Publish != "" {
 		if err := b.RegisterHandler(br.key, &bus.Handler{Matcher: cfg.Publish, HandleErr: br.publish}); err != nil {
@@ -305,21 +306,29 @@ func (br *Bridge) Close(ctx context.Context) error {
 		br.bus.DeregisterHandler(br.key)
 		close(br.closing)
 	})
-	var errs []error
-	if br.out != nil {
-		errs = append(errs, br.out.close(ctx))
-	}
+	errs := []error{br.pub.close(ctx)}
 	if br.in != nil {
 		errs = append(errs, br.in.stop(ctx))
 	}
 	return errors.Join(errs...)
 }
 
+// Flush returns once every event emitted before the call is settled:
+// nil if all of them are stored in the stream; otherwise every failure
+// among them that no Flush returned before, joined (errors.Is finds each
+// one's cause), and beyond the 1024 failures kept, their count; or ctx's
+// error. Several callers may flush at once: each failure goes to one of
+// them. It returns nil at once in confirm mode, where Emit itself waits.
+func (br *Bridge) Flush(ctx context.Context) error {
+	return br.pub.flush(ctx)
+}
+
 // Stats returns counts of what the bridge did so far.
 func (br *Bridge) Stats() Stats {
+	published, failed := br.pub.counts()
 	return Stats{
-		Published:  br.published.Load(),
-		Failed:     br.failed.Load(),
+		Published:  published,
+		Failed:     failed,
 		Received:   br.received.Load(),
 		Own:        br.own.Load(),
 		Duplicates: br.duplicates.Load(),

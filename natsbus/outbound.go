@@ -30,21 +30,7 @@ func (br *Bridge) publish(e *bus.Event) error {
 	if err != nil {
 		return err
 	}
-	if br.out != nil {
-		err := br.out.submit(ctx, o)
-		if err != nil {
-			br.recycle(o)
-		}
-		return err
-	}
-	defer br.recycle(o)
-	o.sent = time.Now()
-	o.giveUp = o.sent.Add(br.cfg.PublishTimeout)
-	if err := br.store(ctx, o); err != nil {
-		return err
-	}
-	br.published.Add(1)
-	return nil
+	return br.pub.publish(ctx, o)
 }
 
 // outgoing is one publish of an event: its message, and what a retry and
@@ -183,8 +169,9 @@ func (br *Bridge) isOwn(msgID, id string) bool {
 // store publishes o synchronously, retrying transient failures until
 // o.giveUp. Each attempt waits at most ackTimeout for the stream's
 // acknowledgement, and none waits past o.giveUp, so that store returns
-// within PublishTimeout of the publish, give or take the scheduler.
-func (br *Bridge) store(ctx context.Context, o *outgoing) error {
+// within PublishTimeout of the publish, give or take the scheduler. A
+// close of closing (nil: never) stops it between attempts.
+func (br *Bridge) store(ctx context.Context, o *outgoing, closing <-chan struct{}) error {
 	bounded, cancel := context.WithDeadline(ctx, o.giveUp)
 	defer cancel()
 	// The caller's context ended, not PublishTimeout.
@@ -217,12 +204,6 @@ func (br *Bridge) store(ctx context.Context, o *outgoing) error {
 			waited := time.Since(o.sent).Round(time.Millisecond)
 			return fmt.Errorf("%w: event %s on %s, after %v and %d attempts; the last: %v",
 				ErrTimeout, o.id, o.topic, waited, attempts, err)
-		}
-		// Close stops an Emit waiting to retry; the pipeline's retries go
-		// on, since Close waits for them.
-		closing := br.closing
-		if br.out != nil {
-			closing = nil
 		}
 		select {
 		case <-ctx.Done():

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -32,6 +33,8 @@ type pipeline struct {
 	lost   chan nats.Status // a reconnect began: the acknowledgements under way are lost
 
 	retrying sync.WaitGroup // the retries under way, each on a goroutine of its own
+
+	stored, failed atomic.Uint64 // settled publishes
 
 	mu             sync.Mutex
 	cond           *sync.Cond           // broadcast when a publish settles
@@ -217,7 +220,7 @@ func (p *pipeline) retrier() {
 				defer p.retrying.Done()
 				err := o.err
 				if err == nil {
-					err = p.br.store(context.Background(), o)
+					err = p.br.store(context.Background(), o, nil) // Close waits for it
 				}
 				p.settle(o, err)
 			}()
@@ -234,10 +237,10 @@ func (p *pipeline) retrier() {
 // Stats already.
 func (p *pipeline) settle(o *outgoing, err error) {
 	if err != nil {
-		p.br.failed.Add(1)
+		p.failed.Add(1)
 		p.br.report(err)
 	} else {
-		p.br.published.Add(1)
+		p.stored.Add(1)
 		p.br.failover.answered()
 	}
 	p.mu.Lock()
@@ -334,15 +337,14 @@ func (p *pipeline) close(ctx context.Context) error {
 	return err
 }
 
-// Flush returns once every event emitted before the call is settled:
-// nil if all of them are stored in the stream; otherwise every failure
-// among them that no Flush returned before, joined (errors.Is finds each
-// one's cause), and beyond the 1024 failures kept, their count; or ctx's
-// error. Several callers may flush at once: each failure goes to one of
-// them. It returns nil at once in confirm mode, where Emit itself waits.
-func (br *Bridge) Flush(ctx context.Context) error {
-	if br.out == nil {
-		return nil
+// publish starts publishing o; if the window does not take it, o is
+// recycled.
+func (p *pipeline) publish(ctx context.Context, o *outgoing) error {
+	err := p.submit(ctx, o)
+	if err != nil {
+		p.br.recycle(o)
 	}
-	return br.out.flush(ctx)
+	return err
 }
+
+func (p *pipeline) counts() (stored, failed uint64) { return p.stored.Load(), p.failed.Load() }
