@@ -179,8 +179,10 @@ var tokenPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 // New connects b to the stream over nc: it opens the stream (creating it
 // if it is missing and cfg.Provision is set), starts this node's durable
 // consumer if cfg.Receive is set, and registers a handler on b that
-// publishes the events of the topics cfg.Publish matches. Receiving starts
-// at once, so register b's handlers for the received topics first.
+// publishes the events of the topics cfg.Publish matches, under the key
+// "natsbus:" and the Node (observers such as busotel tell a publish by that
+// prefix). Receiving starts at once, so register b's handlers for the
+// received topics first.
 //
 // Requests that JetStream does not answer, as during an election or on a
 // server cut off from its cluster, are retried until ctx is done, moving
