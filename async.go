@@ -20,7 +20,7 @@ type AsyncOptions struct {
 	// more, they are handled concurrently and may finish in any order.
 	Workers int
 	// QueueSize is how many events may wait for a worker. When the queue is
-	// full, Handle blocks the emitter until there is room or the emit's
+	// full, HandleErr blocks the emitter until there is room or the emit's
 	// context is done.
 	QueueSize int
 	// OnError, if set, is called with every event that could not be queued
@@ -220,7 +220,7 @@ func (a *Async) Wait(ctx context.Context) error {
 }
 
 // Close stops intake, lets the workers handle what is queued, and waits for
-// them to return. Events given to Handle from then on are dropped and
+// them to return. Events given to HandleErr from then on are dropped and
 // reported. If ctx is done first, the workers drop what is still queued
 // (reporting each event) and return after the event they are handling, and
 // Close returns ctx.Err() without waiting for them. Calling Close again

@@ -154,7 +154,8 @@ func (w *wireEvent) check(version, stamp, timeName string) (time.Time, error) {
 	return t, nil
 }
 
-// first returns the first value of header key, or "".
+// first returns the first value of header key, or "": nats.Header's Get,
+// but safe for a key with an empty list of values.
 func first(header map[string][]string, key string) string {
 	if vs := header[key]; len(vs) > 0 {
 		return vs[0]

@@ -92,7 +92,7 @@ func FuzzFilterSubjects(f *testing.F) {
 		filters := filterSubjects("bus", receive)
 		for _, a := range filters {
 			for _, b := range filters {
-				if a != b && (covers(a, b) || a == b) {
+				if a != b && covers(a, b) {
 					t.Fatalf("filterSubjects(%q) = %q: %s overlaps %s", receive, filters, a, b)
 				}
 			}

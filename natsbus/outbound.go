@@ -41,8 +41,7 @@ type outgoing struct {
 	msg       nats.Msg
 	values    [8]string // backing the header values, one slice each
 	id, topic string
-	sent      time.Time // when the first attempt was sent
-	giveUp    time.Time // retries stop here, PublishTimeout after sent
+	sent      time.Time // when the first attempt was sent; retries stop PublishTimeout after
 	first     bool      // no attempt was made yet: a duplicate means not stored
 	err       error     // set when the stream refused the first attempt
 
@@ -167,12 +166,13 @@ func (br *Bridge) isOwn(msgID, id string) bool {
 }
 
 // store publishes o synchronously, retrying transient failures until
-// o.giveUp. Each attempt waits at most ackTimeout for the stream's
-// acknowledgement, and none waits past o.giveUp, so that store returns
+// PublishTimeout after o.sent. Each attempt waits at most ackTimeout for
+// the stream's acknowledgement, and none waits past that, so that store returns
 // within PublishTimeout of the publish, give or take the scheduler. A
 // close of closing (nil: never) stops it between attempts.
 func (br *Bridge) store(ctx context.Context, o *outgoing, closing <-chan struct{}) error {
-	bounded, cancel := context.WithDeadline(ctx, o.giveUp)
+	giveUp := o.sent.Add(br.cfg.PublishTimeout)
+	bounded, cancel := context.WithDeadline(ctx, giveUp)
 	defer cancel()
 	// The caller's context ended, not PublishTimeout.
 	canceled := func(attempts int, last error) error {
@@ -200,7 +200,7 @@ func (br *Bridge) store(ctx context.Context, o *outgoing, closing <-chan struct{
 			return canceled(attempts, err)
 		}
 		br.failover.failed(err)
-		if time.Now().Add(wait).After(o.giveUp) {
+		if time.Now().Add(wait).After(giveUp) {
 			waited := time.Since(o.sent).Round(time.Millisecond)
 			return fmt.Errorf("%w: event %s on %s, after %v and %d attempts; the last: %v",
 				ErrTimeout, o.id, o.topic, waited, attempts, err)

@@ -106,7 +106,6 @@ func (p *pipeline) submit(ctx context.Context, o *outgoing) error {
 		return closed()
 	}
 	o.sent = time.Now()
-	o.giveUp = o.sent.Add(p.br.cfg.PublishTimeout)
 	p.mu.Lock()
 	if p.closed { // Close began after the window had room
 		p.mu.Unlock()

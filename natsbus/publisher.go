@@ -9,7 +9,7 @@ import (
 // publisher stores what the outbound handler gives it in the stream. There
 // are two: confirm, which waits for the stream on the emitting goroutine,
 // and pipeline, which does not. Each owns its counters and its failure
-// records; the Bridge wires one in and sums nothing but their counts.
+// records; the Bridge wires one in and reads its counts for Stats.
 type publisher interface {
 	// publish stores o, or starts to. o is the publisher's from then on,
 	// whatever publish returns.
@@ -34,7 +34,6 @@ type confirm struct {
 func (c *confirm) publish(ctx context.Context, o *outgoing) error {
 	defer c.br.recycle(o)
 	o.sent = time.Now()
-	o.giveUp = o.sent.Add(c.br.cfg.PublishTimeout)
 	// Close stops an Emit waiting to retry.
 	if err := c.br.store(ctx, o, c.br.closing); err != nil {
 		return err

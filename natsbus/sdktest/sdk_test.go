@@ -107,6 +107,15 @@ func sdkSender(t *testing.T, nc *nats.Conn, subject string) cloudevents.Client {
 	return c
 }
 
+// shopEvent is a CloudEvent from the shop, a service in another language.
+func shopEvent(id, typ string) cloudevents.Event {
+	e := cloudevents.NewEvent()
+	e.SetID(id)
+	e.SetSource("/shop/python")
+	e.SetType(typ)
+	return e
+}
+
 // modes are the CloudEvents content modes an SDK sender can use.
 var modes = []struct {
 	name string
@@ -127,10 +136,7 @@ func TestSDKEventsReachBusHandlers(t *testing.T) {
 			billing := newNode(t, nc, "billing", "", `^order\.`)
 			client := sdkSender(t, nc, "bus.order.created")
 
-			e := cloudevents.NewEvent()
-			e.SetID("py-42")
-			e.SetSource("/shop/python")
-			e.SetType("order.created")
+			e := shopEvent("py-42", "order.created")
 			e.SetTime(at)
 			e.SetExtension("txid", "py-41")
 			if err := e.SetData(cloudevents.ApplicationJSON, Order{ID: "A-1", Cents: 250}); err != nil {
@@ -157,10 +163,7 @@ func TestSDKEventWithoutTimeOrTxID(t *testing.T) {
 	nc := startServer(t)
 	billing := newNode(t, nc, "billing", "", `^order\.`)
 	client := sdkSender(t, nc, "bus.order.created")
-	e := cloudevents.NewEvent()
-	e.SetID("py-1")
-	e.SetSource("/shop/python")
-	e.SetType("order.created")
+	e := shopEvent("py-1", "order.created")
 	e.SetData(cloudevents.ApplicationJSON, Order{ID: "A-2"})
 	before := time.Now()
 	if res := client.Send(context.Background(), e); !cloudevents.IsACK(res) {
@@ -210,10 +213,7 @@ func TestSDKEventsThatAreNotTheSubjectsAreRejected(t *testing.T) {
 			}
 			client := sdkSender(t, nc, "bus.order.created")
 			send := func(id, typ, contentType string, data any) {
-				e := cloudevents.NewEvent()
-				e.SetID(id)
-				e.SetSource("/shop/python")
-				e.SetType(typ)
+				e := shopEvent(id, typ)
 				if err := e.SetData(contentType, data); err != nil {
 					t.Fatal(err)
 				}
