@@ -239,7 +239,11 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 	}
 	if cfg.MaxInFlight > 0 {
 		out := newPipeline(cfg.MaxInFlight)
-		if err := out.start(br); err != nil {
+		start := out.start
+		if usePublishMsgAsync {
+			start = out.startAsync
+		}
+		if err := start(br); err != nil {
 			br.Close(ctx)
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // pipeline publishes asynchronously, with at most cap(window) publishes
@@ -46,9 +47,11 @@ type pipeline struct {
 	stored, failed atomic.Uint64 // settled publishes
 
 	mu             sync.Mutex
-	cond           *sync.Cond           // broadcast when a publish settles
-	inFlight       map[uint64]*outgoing // awaiting their acknowledgement, by seq
-	oldest, newest *outgoing            // unsettled, in submission order
+	cond           *sync.Cond              // broadcast when a publish settles
+	inFlight       map[uint64]*outgoing    // awaiting their acknowledgement, by seq
+	byMsg          map[*nats.Msg]*outgoing // PROTOTYPE
+	async          jetstream.JetStream     // PROTOTYPE
+	oldest, newest *outgoing               // unsettled, in submission order
 	submitted      uint64
 	failures       []failure // not yet returned by Flush, at most maxKeptFailures
 	dropped        uint64    // failures beyond the bound, not yet counted by Flush
@@ -74,7 +77,7 @@ type failure struct {
 
 func newPipeline(n int) *pipeline {
 	p := &pipeline{window: make(chan struct{}, n), retry: make(chan *outgoing, n),
-		quit: make(chan struct{}), done: make(chan struct{}), inFlight: make(map[uint64]*outgoing, n)}
+		quit: make(chan struct{}), done: make(chan struct{}), inFlight: make(map[uint64]*outgoing, n), byMsg: make(map[*nats.Msg]*outgoing, n)}
 	p.cond = sync.NewCond(&p.mu)
 	return p
 }
@@ -203,14 +206,18 @@ func (p *pipeline) retrier() {
 	defer close(p.done)
 	// Only now is no acknowledgement awaited. A closed connection has
 	// dropped the subscription already.
-	defer p.sub.Unsubscribe()
-	defer p.br.nc.RemoveStatusListener(p.lost)
+	if p.sub != nil {
+		defer p.sub.Unsubscribe()
+		defer p.br.nc.RemoveStatusListener(p.lost)
+	}
 	tick := time.NewTicker(ackTimeout / 4)
 	defer tick.Stop()
 	for {
 		select {
 		case now := <-tick.C:
-			p.expire(now.Add(-ackTimeout))
+			if p.async == nil {
+				p.expire(now.Add(-ackTimeout))
+			}
 		case _, ok := <-p.lost:
 			if !ok {
 				p.lost = nil // never closed by nats.go; but a closed channel must not spin
@@ -348,7 +355,12 @@ func (p *pipeline) close(ctx context.Context) error {
 // publish starts publishing o; if the window does not take it, o is
 // recycled.
 func (p *pipeline) publish(ctx context.Context, o *outgoing) error {
-	err := p.submit(ctx, o)
+	var err error
+	if p.async != nil {
+		err = p.submitAsync(ctx, o)
+	} else {
+		err = p.submit(ctx, o)
+	}
 	if err != nil {
 		p.br.recycle(o)
 	}
