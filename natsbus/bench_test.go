@@ -88,7 +88,7 @@ func BenchmarkNATS(b *testing.B) {
 		url = startServerProcess(b)
 	}
 	paces := []pacing{{"emitters=1", 1, 0}, {"emitters=8", 8, 0}, {"paced=500/s", 1, 2 * time.Millisecond}}
-	kinds := []string{"raw-sync", "raw-sync+msgid", "raw-async", "raw-async+msgid", "raw-async+headers", "bridge-confirm", "bridge-pipelined", "bridge-pipelined-async"}
+	kinds := []string{"raw-sync", "raw-sync+msgid", "raw-async", "raw-async+msgid", "raw-async+headers", "bridge-confirm", "bridge-pipelined"}
 	for _, p := range paces {
 		for _, kind := range kinds {
 			b.Run(p.name+"/"+kind, func(b *testing.B) {
@@ -100,9 +100,7 @@ func BenchmarkNATS(b *testing.B) {
 						}
 						return rawTransport(b, url, mode == "async", headers, onEvent)
 					}
-					natsbus.UsePublishMsgAsync(kind == "bridge-pipelined-async")
-					defer natsbus.UsePublishMsgAsync(false)
-					return bridgeTransport(b, url, 1, strings.HasPrefix(kind, "bridge-pipelined"), onEvent)
+					return bridgeTransport(b, url, 1, kind == "bridge-pipelined", onEvent)
 				})
 			})
 		}

@@ -239,11 +239,7 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 	}
 	if cfg.MaxInFlight > 0 {
 		out := newPipeline(cfg.MaxInFlight)
-		start := out.start
-		if usePublishMsgAsync {
-			start = out.startAsync
-		}
-		if err := start(br); err != nil {
+		if err := out.start(br); err != nil {
 			br.Close(ctx)
 			return nil, err
 		}

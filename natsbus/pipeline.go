@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // pipeline publishes asynchronously, with at most cap(window) publishes
@@ -24,13 +23,16 @@ import (
 // so that the subscription's goroutine never waits.
 //
 // Why not nats.go's PublishMsgAsync, whose futures and pending limit would
-// do the same: in one interleaved run of BenchmarkNATS (2026-12-03, 1
-// emitter, 8 rounds) the bridge's pipelined mode made 32 allocations per
-// event, sender and receiver together, against 48 for PublishMsgAsync
-// with the same headers (raw-async+headers), at 0.94 of its rate with
-// every other part of the bridge included. The saving is this inbox (no
-// future, timer or reply subscription per message) and the recycled
-// messages; what share each has was not measured apart.
+// do the same: commit f40977f built this publisher on it, keeping the
+// window, the retrier and the failure records, and BenchmarkNATS compared
+// the two inside the same bridge (2026-12-03, 8 runs alternating, 6 at the
+// paced rate). On PublishMsgAsync an event cost 45 allocations and 3.04
+// KiB, sender and receiver together, against 32 and 2.45 KiB here; the
+// rate was 0.89 of this one with 1 emitter and 0.97 with 8 (both within
+// the noise of ±15%), and at 500 events/s the latency was the same (p50
+// 0.67 against 0.66 ms). The 13 allocations are nats.go's per message: a
+// future, its reply subject, a timer and the decoded acknowledgement. The
+// inbox, the sequence map and the expiry scan cost less than that.
 type pipeline struct {
 	br     *Bridge
 	window chan struct{}  // a token per unsettled publish
@@ -47,11 +49,9 @@ type pipeline struct {
 	stored, failed atomic.Uint64 // settled publishes
 
 	mu             sync.Mutex
-	cond           *sync.Cond              // broadcast when a publish settles
-	inFlight       map[uint64]*outgoing    // awaiting their acknowledgement, by seq
-	byMsg          map[*nats.Msg]*outgoing // PROTOTYPE
-	async          jetstream.JetStream     // PROTOTYPE
-	oldest, newest *outgoing               // unsettled, in submission order
+	cond           *sync.Cond           // broadcast when a publish settles
+	inFlight       map[uint64]*outgoing // awaiting their acknowledgement, by seq
+	oldest, newest *outgoing            // unsettled, in submission order
 	submitted      uint64
 	failures       []failure // not yet returned by Flush, at most maxKeptFailures
 	dropped        uint64    // failures beyond the bound, not yet counted by Flush
@@ -77,7 +77,7 @@ type failure struct {
 
 func newPipeline(n int) *pipeline {
 	p := &pipeline{window: make(chan struct{}, n), retry: make(chan *outgoing, n),
-		quit: make(chan struct{}), done: make(chan struct{}), inFlight: make(map[uint64]*outgoing, n), byMsg: make(map[*nats.Msg]*outgoing, n)}
+		quit: make(chan struct{}), done: make(chan struct{}), inFlight: make(map[uint64]*outgoing, n)}
 	p.cond = sync.NewCond(&p.mu)
 	return p
 }
@@ -206,18 +206,14 @@ func (p *pipeline) retrier() {
 	defer close(p.done)
 	// Only now is no acknowledgement awaited. A closed connection has
 	// dropped the subscription already.
-	if p.sub != nil {
-		defer p.sub.Unsubscribe()
-		defer p.br.nc.RemoveStatusListener(p.lost)
-	}
+	defer p.sub.Unsubscribe()
+	defer p.br.nc.RemoveStatusListener(p.lost)
 	tick := time.NewTicker(ackTimeout / 4)
 	defer tick.Stop()
 	for {
 		select {
 		case now := <-tick.C:
-			if p.async == nil {
-				p.expire(now.Add(-ackTimeout))
-			}
+			p.expire(now.Add(-ackTimeout))
 		case _, ok := <-p.lost:
 			if !ok {
 				p.lost = nil // never closed by nats.go; but a closed channel must not spin
@@ -355,12 +351,7 @@ func (p *pipeline) close(ctx context.Context) error {
 // publish starts publishing o; if the window does not take it, o is
 // recycled.
 func (p *pipeline) publish(ctx context.Context, o *outgoing) error {
-	var err error
-	if p.async != nil {
-		err = p.submitAsync(ctx, o)
-	} else {
-		err = p.submit(ctx, o)
-	}
+	err := p.submit(ctx, o)
 	if err != nil {
 		p.br.recycle(o)
 	}
