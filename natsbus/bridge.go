@@ -2,7 +2,6 @@ package natsbus
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"regexp"
@@ -159,11 +158,9 @@ type Bridge struct {
 	key         string // handler key of the outbound handler
 	publishRE   *regexp.Regexp
 	receiveRE   *regexp.Regexp
-	contentType string    // the codec's media type, as ce-datacontenttype says it
-	secret      []byte    // keys the message IDs this node publishes
-	macs        sync.Pool // of *macer, HMACs under secret, which cost allocations to make
-	outgoings   sync.Pool // of *outgoing, recycled publishes
-	subjects    sync.Map  // topic → subject, for the topics published so far
+	contentType string   // the codec's media type, as ce-datacontenttype says it
+	ids         *msgIDs  // makes and recognises the message IDs this node publishes
+	subjects    sync.Map // topic → subject, for the topics published so far
 	closing     chan struct{}
 	closeOnce   sync.Once
 	failover    *failover // moves nc off a server that lost its cluster
@@ -224,14 +221,13 @@ func New(ctx context.Context, b *bus.Bus, nc *nats.Conn, cfg Config) (*Bridge, e
 		return nil, fmt.Errorf("natsbus: %w", err)
 	}
 	br := &Bridge{bus: b, nc: nc, js: js, cfg: cfg, publishRE: publish, receiveRE: receive, key: "natsbus:" + cfg.Node,
-		contentType: cfg.Codec.ContentType(), secret: make([]byte, 32), closing: make(chan struct{})}
+		contentType: cfg.Codec.ContentType(), ids: newMsgIDs(), closing: make(chan struct{})}
 	br.failover = &failover{nc: nc, report: br.report}
 	br.pub = &confirm{br: br}
 	stream, err := br.openStream(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rand.Read(br.secret)
 	if cfg.Receive != "" {
 		if br.in, err = br.startReceiver(ctx, stream); err != nil {
 			return nil, err

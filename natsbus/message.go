@@ -34,7 +34,7 @@ func (br *Bridge) judge(subject string, header map[string][]string, data []byte)
 		return w, refuse, fmt.Errorf("event %s has type %q, not the subject's topic: refused", w.id, w.topic)
 	case !br.receiveRE.MatchString(topic):
 		return w, notAsked, nil // the server could not filter it out
-	case br.publishes(topic) && br.isOwn(first(header, jetstream.MsgIDHeader), w.id):
+	case br.publishes(topic) && br.ids.own(first(header, jetstream.MsgIDHeader), w.id):
 		return w, ownEvent, nil
 	case w.contentType != "" && br.contentType != "" && mediaType(w.contentType) != mediaType(br.contentType):
 		return w, refuse, fmt.Errorf("event %s has datacontenttype %q; the codec decodes %s", w.id, w.contentType, br.contentType)

@@ -9,8 +9,8 @@ import (
 // TestJudge runs the receiver's rules for a message, without a server.
 func TestJudge(t *testing.T) {
 	br := &Bridge{cfg: Config{Prefix: "bus", Publish: `^order\.`}, publishRE: regexp.MustCompile(`^order\.`),
-		receiveRE: regexp.MustCompile(`^(order|invoice)\.`), secret: []byte("0123456789abcdef0123456789abcdef"), contentType: "application/json"}
-	own := string(br.appendMsgID(nil, "e1"))
+		receiveRE: regexp.MustCompile(`^(order|invoice)\.`), ids: &msgIDs{secret: []byte("0123456789abcdef0123456789abcdef")}, contentType: "application/json"}
+	own := string(br.ids.append(nil, "e1"))
 	event := func(id, topic string, extra ...string) map[string][]string {
 		h := map[string][]string{"ce-specversion": {"1.0"}, "ce-id": {id}, "ce-source": {"other"}, "ce-type": {topic}}
 		for i := 0; i+1 < len(extra); i += 2 {

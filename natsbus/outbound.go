@@ -2,12 +2,9 @@ package natsbus
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"hash"
+	"sync"
 	"time"
 
 	"github.com/gobus/bus"
@@ -59,7 +56,7 @@ func (br *Bridge) outgoing(ctx context.Context, e *bus.Event) (*outgoing, error)
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: encode event %s on %s: %w", e.ID, e.Topic, err)
 	}
-	o, _ := br.outgoings.Get().(*outgoing)
+	o, _ := outgoings.Get().(*outgoing)
 	if o == nil {
 		o = &outgoing{msg: nats.Msg{Header: make(nats.Header, 9)}} // 8 and a trace context
 	}
@@ -72,7 +69,7 @@ func (br *Bridge) outgoing(ctx context.Context, e *bus.Event) (*outgoing, error)
 	}
 	// The message ID and the time share one allocation.
 	var buf [128]byte
-	b := br.appendMsgID(buf[:0], e.ID)
+	b := br.ids.append(buf[:0], e.ID)
 	split := len(b)
 	b = time.Unix(0, e.OccurredAt).UTC().AppendFormat(b, time.RFC3339Nano)
 	both := string(b)
@@ -94,7 +91,7 @@ func (br *Bridge) outgoing(ctx context.Context, e *bus.Event) (*outgoing, error)
 		br.cfg.InjectHeader(ctx, h)
 	}
 	if size, limit := messageSize(&o.msg), br.nc.MaxPayload(); size > limit {
-		br.recycle(o)
+		o.recycle()
 		return nil, fmt.Errorf("%w: event %s on %s: the message is %d bytes, the server's max payload %d bytes", ErrTooLarge, e.ID, e.Topic, size, limit)
 	}
 	return o, nil
@@ -106,12 +103,16 @@ func (o *outgoing) set(i int, key, v string) {
 	o.msg.Header[key] = o.values[i : i+1 : i+1]
 }
 
+// outgoings holds the settled publishes of every bridge for reuse: an
+// outgoing keeps nothing of the bridge that made it once recycled.
+var outgoings sync.Pool // of *outgoing
+
 // recycle makes o available to the next publish, keeping the header map's
 // room but none of what it or o referred to. Nothing may use o after.
-func (br *Bridge) recycle(o *outgoing) {
+func (o *outgoing) recycle() {
 	clear(o.msg.Header)
 	o.msg.Data, o.msg.Reply, o.values, o.err, o.prev, o.next = nil, "", [8]string{}, nil, nil, nil
-	br.outgoings.Put(o)
+	outgoings.Put(o)
 }
 
 // messageSize is the size the server counts against its max payload:
@@ -124,45 +125,6 @@ func messageSize(msg *nats.Msg) int64 {
 		}
 	}
 	return int64(size)
-}
-
-// macer is a pooled HMAC under the bridge's secret, with room for the
-// event ID it is given, so that computing a MAC does not allocate.
-type macer struct {
-	h   hash.Hash
-	buf [128]byte
-}
-
-// appendMsgID appends to b the JetStream message ID of the event called
-// id: the ID, and a MAC of it under this bridge's secret. The stream drops
-// a message whose ID it holds already, so an ID that others could predict
-// would let any client allowed to publish on the stream suppress this
-// node's events by storing their IDs first. The MAC also tells this node's
-// own messages from others without trusting the ce-source header.
-func (br *Bridge) appendMsgID(b []byte, id string) []byte {
-	m, _ := br.macs.Get().(*macer)
-	if m == nil {
-		m = &macer{h: hmac.New(sha256.New, br.secret)}
-	}
-	m.h.Reset()
-	for rest := id; rest != ""; {
-		n := copy(m.buf[:], rest)
-		m.h.Write(m.buf[:n])
-		rest = rest[n:]
-	}
-	sum := m.h.Sum(m.buf[:0])
-	b = append(b, id...)
-	b = append(b, '.')
-	b = base64.RawURLEncoding.AppendEncode(b, sum[:12]) // 96 bits
-	br.macs.Put(m)
-	return b
-}
-
-// isOwn reports whether a message carrying msgID and event id was
-// published by this bridge.
-func (br *Bridge) isOwn(msgID, id string) bool {
-	var buf [128]byte
-	return hmac.Equal([]byte(msgID), br.appendMsgID(buf[:0], id))
 }
 
 // store publishes o synchronously, retrying transient failures until

@@ -276,7 +276,7 @@ func (p *pipeline) settle(o *outgoing, err error) {
 	last := p.closed && p.oldest == nil
 	p.cond.Broadcast()
 	p.mu.Unlock()
-	p.br.recycle(o)
+	o.recycle()
 	<-p.window
 	if last {
 		p.quitOnce.Do(func() { close(p.quit) })
@@ -353,7 +353,7 @@ func (p *pipeline) close(ctx context.Context) error {
 func (p *pipeline) publish(ctx context.Context, o *outgoing) error {
 	err := p.submit(ctx, o)
 	if err != nil {
-		p.br.recycle(o)
+		o.recycle()
 	}
 	return err
 }

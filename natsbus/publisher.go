@@ -32,7 +32,7 @@ type confirm struct {
 }
 
 func (c *confirm) publish(ctx context.Context, o *outgoing) error {
-	defer c.br.recycle(o)
+	defer o.recycle()
 	o.sent = time.Now()
 	// Close stops an Emit waiting to retry.
 	if err := c.br.store(ctx, o, c.br.closing); err != nil {
