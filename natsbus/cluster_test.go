@@ -280,10 +280,7 @@ func TestMinoritySideMovesToMajority(t *testing.T) {
 			// majority's election, and a margin; NATS's own step-down of a
 			// cut-off leader took 17 s here.
 			waitWithin(t, 12*time.Second, "the events after the cut", func() bool { return handled.distinct() == 30 })
-			waitFor(t, "nothing pending on b's consumer", func() bool {
-				info := consumerInfo(t, a.nc, "b")
-				return info.NumPending == 0 && info.NumAckPending == 0
-			})
+			settle(t, a.nc, "b")
 			handled.check(t, sent)
 			for name, n := range map[string]*node{"a": a, "b": b} {
 				if got := n.nc.ConnectedServerName(); got == "s0" {

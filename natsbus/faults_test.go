@@ -45,7 +45,7 @@ func TestClientReconnectLosesAndDuplicatesNothing(t *testing.T) {
 				t.Fatalf("Flush: %v", err)
 			}
 			got.await(t, events)
-			time.Sleep(200 * time.Millisecond)
+			settle(t, b.nc, "b") // a duplicate has arrived, if any
 			if calls, distinct := got.counts(); calls != events || distinct != events {
 				t.Errorf("B handled %d events (%d distinct); want %d each", calls, distinct, events)
 			}
@@ -93,10 +93,7 @@ func TestBadMessagesAreRejectedNotRedelivered(t *testing.T) {
 	rawPublish(t, b.nc, "bus.order.created", "m4", eventHeaders("e4", "order.created"), []byte(`{"ID":"A-4","Cents":4}`))
 	got.await(t, 1)
 
-	deadline := time.Now().Add(10 * time.Second)
-	for b.bridge.Stats().Rejected < 3 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "three messages rejected", func() bool { return b.bridge.Stats().Rejected >= 3 })
 	if st := b.bridge.Stats(); st.Rejected != 3 || st.Received != 1 {
 		t.Errorf("Stats() = %+v; want 3 rejected, 1 received", st)
 	}
@@ -118,21 +115,7 @@ func TestBadMessagesAreRejectedNotRedelivered(t *testing.T) {
 	}
 
 	// Nothing is pending: rejected messages were terminated or acknowledged.
-	js, _ := jetstream.New(b.nc)
-	cons, err := js.Consumer(context.Background(), "BUS", "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for time.Now().Before(deadline) {
-		info, err := cons.Info(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.NumAckPending == 0 && info.NumPending == 0 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	settle(t, b.nc, "b")
 	// Nothing pending and nothing awaiting acknowledgement: no redelivery
 	// can follow.
 	if n := len(b.errors()); n != len(errs) {
