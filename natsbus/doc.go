@@ -155,3 +155,24 @@
 // configured when connecting, with the options of nats.go. The README lists
 // the permissions each role needs.
 package natsbus
+
+// Where a change goes, for those who maintain this package. Each part owns
+// its state; the Bridge wires them together and sums their counts.
+//
+//	bridge.go        Config, New, Close, Stats: the wiring
+//	stream.go        opening or provisioning the stream
+//	outbound.go      the outbound handler: an event becomes a message (outgoing)
+//	msgid.go         message IDs: an event ID and a MAC under this node's secret
+//	publisher.go     the publisher interface, and confirm mode
+//	pipeline.go      pipelined mode: its window, inbox, retrier and failure records
+//	puback.go        the stream's acknowledgement, read without a JSON decoder
+//	receiver.go      the consumer's goroutines and their stop
+//	consumer.go      looking up, creating, reconciling and reopening the consumer
+//	message.go       judge: what a received message is, decided without a server
+//	deliver.go       one received message emitted and acknowledged
+//	flow.go          the fetch buffer's size and progress signals
+//	seen.go          the bounded set of stream sequences already handled
+//	failover.go      moving the connection off a server cut off from its cluster
+//	cloudevents.go   the wire format (codec.go: the payload's)
+//	filter.go        server-side consumer filters from the Receive matcher
+//	group.go         goroutines an owner starts and waits for
